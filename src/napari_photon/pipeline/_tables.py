@@ -1,0 +1,262 @@
+"""The calcium-imaging schema: tables and their ``make`` methods.
+
+The tables only wire algorithms (``napari_photon.motion``, ``rois``, ``traces``,
+``calibration``) to storage; the science lives in those modules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datajoint as dj
+
+from .. import calibration, motion, rois, traces
+from ..db import raw_root
+from ..storage import Calibrated, Stabilized, remove_on_failure, write_options
+from ._progress import cancel_check, stage
+from ._tiff import TiffImportError, TiffMovie
+
+schema = dj.Schema()
+
+
+class PhotonTable:
+    """Mixin: a failed insert removes the zarrs it wrote; deleted rows take theirs along."""
+
+    def insert(self, rows, **kwargs):
+        with remove_on_failure():
+            return super().insert(rows, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        from ._storage_gc import delete_with_zarrs
+
+        return delete_with_zarrs(self, super().delete, *args, **kwargs)
+
+
+@schema
+class Mouse(dj.Manual):
+    definition = """
+    mouse_id : varchar(32)            # e.g. "M001"
+    ---
+    date_of_birth=null : date
+    sex="U" : enum("M", "F", "U")
+    genotype="" : varchar(255)
+    """
+
+
+@schema
+class Session(dj.Manual):
+    definition = """
+    -> Mouse
+    session_date : date               # raw TIFFs live in <raw root>/<mouse_id>/<session_date>/
+    ---
+    experimenter="" : varchar(64)
+    notes="" : varchar(1024)
+    """
+
+
+def session_folder(key: dict) -> Path:
+    """Folder holding a session's TIFF stacks."""
+    return raw_root() / str(key["mouse_id"]) / str(key["session_date"])
+
+
+def session_files(key: dict) -> list[Path]:
+    """The session's TIFF stacks, sorted; ``recording_num`` is the 1-based position here."""
+    folder = session_folder(key)
+    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".tif", ".tiff"))
+    if not files:
+        raise TiffImportError(f"no TIFF stacks (*.tif, *.tiff) in {folder}")
+    return files
+
+
+def _import(table, key: dict, ndim: int) -> None:
+    """Insert one row per ``ndim``-dimensional TIFF stack of the session."""
+    rows = 0
+    with remove_on_failure():
+        for number, path in enumerate(session_files(key), start=1):
+            with TiffMovie.open(path) as tiff:
+                if tiff.ndim != ndim:
+                    continue
+                cal = tiff.calibration
+                source = "tiff"
+                if cal is None:
+                    cal = calibration.estimate(tiff.array, progress=stage(f"calibrate {path.name}"))
+                    source = "estimated"
+                row = dict(
+                    key,
+                    recording_num=number,
+                    movie=Calibrated(tiff.array, cal),
+                    frame_rate=tiff.frame_rate,
+                    n_frames=tiff.shape[0],
+                    height=tiff.shape[-2],
+                    width=tiff.shape[-1],
+                    source_file=str(path),
+                    calibration=cal.to_dict(),
+                    calibration_source=source,
+                )
+                if ndim == 4:
+                    row.update(n_planes=tiff.shape[1], plane_spacing=tiff.plane_spacing)
+                with write_options(progress=stage(f"import {path.name}"), cancel=cancel_check()):
+                    table.insert1(row)
+                rows += 1
+
+
+@schema
+class Recording(PhotonTable, dj.Imported):
+    definition = """
+    -> Session
+    recording_num : int32             # position of the TIFF in the session folder, from 1
+    ---
+    movie : <photon@>                 # variance-stabilized movie, (t, y, x)
+    frame_rate=null : float64         # Hz, from TIFF metadata when recorded
+    n_frames : int32
+    height : int32
+    width : int32
+    source_file : varchar(1024)
+    calibration : json                # gain (levels/photon), zero_level, read_noise (levels)
+    calibration_source : enum("tiff", "estimated")
+    """
+
+    def make(self, key):
+        _import(self, key, ndim=3)
+
+
+@schema
+class VolumeRecording(PhotonTable, dj.Imported):
+    definition = """
+    -> Session
+    recording_num : int32
+    ---
+    movie : <photon@>                 # variance-stabilized volume movie, (t, z, y, x)
+    n_planes : int32
+    plane_spacing=null : float64      # distance between planes (microns), from TIFF metadata
+    frame_rate=null : float64         # volumes per second
+    n_frames : int32
+    height : int32
+    width : int32
+    source_file : varchar(1024)
+    calibration : json
+    calibration_source : enum("tiff", "estimated")
+    """
+
+    def make(self, key):
+        _import(self, key, ndim=4)
+
+
+@schema
+class MotionParams(dj.Lookup):
+    definition = """
+    motion_params_id : int32
+    ---
+    method : enum("rigid")
+    params : json                     # keyword arguments of the method
+    description="" : varchar(255)
+    """
+    contents = [(1, "rigid", {"reference_frames": 200, "iterations": 2}, "rigid, default")]
+
+
+@schema
+class MotionCorrected(PhotonTable, dj.Computed):
+    definition = """
+    -> Recording
+    -> MotionParams
+    ---
+    corrected_movie : <photon@>       # registered, variance-stabilized movie
+    shift_x : <blob>                  # (n_frames,) px applied to each frame to align it
+    shift_y : <blob>                  # (n_frames,) px
+    reference_image : <blob>          # (height, width) image the frames were aligned to
+    """
+
+    def make(self, key):
+        movie = (Recording & key).fetch1("movie")
+        params = (MotionParams & key).fetch1("params")
+        reference = motion.estimate_reference(
+            movie, n_frames=params["reference_frames"], iterations=params["iterations"]
+        )
+        shifts = motion.estimate_shifts(
+            movie, reference, movie.frames_per_chunk, progress=stage("motion estimation")
+        )
+        corrected = Stabilized(
+            motion.ShiftedMovie(movie, shifts), movie.calibration, movie.metadata["source_dtype"]
+        )
+        with write_options(progress=stage("motion correction"), cancel=cancel_check()):
+            self.insert1(
+                dict(
+                    key,
+                    corrected_movie=corrected,
+                    shift_y=shifts[:, 0],
+                    shift_x=shifts[:, 1],
+                    reference_image=reference,
+                )
+            )
+
+
+@schema
+class RoiParams(dj.Lookup):
+    definition = """
+    roi_params_id : int32
+    ---
+    method : enum("correlation")
+    params : json
+    description="" : varchar(255)
+    """
+    contents = [(1, "correlation", {"min_area": 30, "max_area": 500}, "local correlation")]
+
+
+@schema
+class ROI(dj.Computed):
+    definition = """
+    -> MotionCorrected
+    -> RoiParams
+    ---
+    n_rois : int32
+    roi_masks : <blob>                # (n_rois, height, width) bool; ROI i has roi_id i + 1
+    mean_image : <blob>
+    max_image : <blob>
+    correlation_image : <blob>
+    """
+
+    def make(self, key):
+        movie = (MotionCorrected & key).fetch1("corrected_movie")
+        params = (RoiParams & key).fetch1("params")
+        images = rois.summary_images(
+            movie, frames_per_chunk=movie.frames_per_chunk, progress=stage("ROI detection")
+        )
+        masks = rois.detect(images, **params)
+        self.insert1(
+            dict(
+                key,
+                n_rois=len(masks),
+                roi_masks=masks,
+                mean_image=images.mean,
+                max_image=images.max,
+                correlation_image=images.correlation,
+            )
+        )
+
+
+@schema
+class Trace(dj.Computed):
+    definition = """
+    -> ROI
+    roi_id : int32                    # 1-based index into ROI.roi_masks
+    ---
+    fluorescence : <blob>             # (n_frames,) float32 mean photons per pixel in the ROI
+    """
+
+    def make(self, key):
+        movie = (MotionCorrected & key).fetch1("corrected_movie")
+        masks = (ROI & key).fetch1("roi_masks")
+        fluorescence = traces.extract(
+            movie.photons("algebraic"),
+            masks,
+            frames_per_chunk=movie.frames_per_chunk,
+            progress=stage("traces"),
+        )
+        self.insert(
+            [dict(key, roi_id=i + 1, fluorescence=f) for i, f in enumerate(fluorescence)]
+        )
+
+
+TABLES = (Mouse, Session, Recording, VolumeRecording, MotionParams, MotionCorrected)
+TABLES += (RoiParams, ROI, Trace)
+COMPUTED = (Recording, VolumeRecording, MotionCorrected, ROI, Trace)

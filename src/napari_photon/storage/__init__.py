@@ -1,0 +1,29 @@
+"""The ``<photon@store>`` column: compact, lazily fetched photon-limited movies."""
+
+from ._codec import PhotonCodec
+from ._location import ZarrLocation
+from ._movie import PhotonCounts, PhotonMovie
+from ._folder import NotAPhotonZarr, open_movie, save_movie
+from ._options import Cancelled, WriteOptions, write_options
+from ._quantize import AnscombeQuantize, CodeOverflowError
+from ._scope import remove_on_failure
+from ._source import Calibrated, PhotonInputError, Stabilized
+
+__all__ = [
+    "AnscombeQuantize",
+    "Calibrated",
+    "Cancelled",
+    "CodeOverflowError",
+    "NotAPhotonZarr",
+    "PhotonCodec",
+    "PhotonCounts",
+    "PhotonInputError",
+    "PhotonMovie",
+    "WriteOptions",
+    "ZarrLocation",
+    "open_movie",
+    "remove_on_failure",
+    "save_movie",
+    "Stabilized",
+    "write_options",
+]

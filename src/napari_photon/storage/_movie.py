@@ -1,0 +1,201 @@
+"""The lazy movie a ``<photon@>`` fetch returns."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..anscombe import generalized_inverse_anscombe
+from ..calibration import Calibration
+from ._location import ZarrLocation
+
+Transform = Callable[[np.ndarray], np.ndarray]
+
+
+class PhotonMovie:
+    """A stored movie that reads nothing until it is indexed.
+
+    Indexing gives variance-stabilized float32 values (generalized Anscombe: photon noise
+    has unit standard deviation everywhere). ``.counts`` gives photon counts, ``.to_dask()``
+    a dask array that keeps the store open for as long as it lives.
+
+    Parameters
+    ----------
+    location : ZarrLocation
+        Where the zarr array is.
+    metadata : dict
+        Shape, calibration, step... as kept in the row's JSON or the zarr attributes.
+    transform : callable, optional
+        Applied to raw array blocks to give stabilized values (for foreign formats whose
+        arrays hold levels rather than stabilized values).
+    """
+
+    def __init__(
+        self, location: ZarrLocation, metadata: dict, transform: Transform | None = None
+    ) -> None:
+        self._location = location
+        self._meta = dict(metadata)
+        self._transform = transform
+        self._array = None
+        self._lock = threading.Lock()
+
+    # -- metadata, no I/O --------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(int(n) for n in self._meta["shape"])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.float32)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the float32 values when read whole into memory."""
+        return self.size * 4
+
+    @property
+    def original_nbytes(self) -> int:
+        """Bytes of the movie as it was inserted (its source dtype)."""
+        return self.size * np.dtype(self._meta.get("source_dtype", "uint16")).itemsize
+
+    @property
+    def stored_nbytes(self) -> int:
+        """Bytes the movie occupies in its store."""
+        if self._meta.get("stored_nbytes") is None:
+            self._meta["stored_nbytes"] = self._location.stored_nbytes()
+        return int(self._meta["stored_nbytes"])
+
+    @property
+    def calibration(self) -> Calibration:
+        return Calibration.from_dict(self._meta["calibration"])
+
+    @property
+    def step(self) -> float:
+        return float(self._meta.get("step", 0.5))
+
+    @property
+    def frames_per_chunk(self) -> int:
+        """Frames per stored shard: the natural block for sequential processing."""
+        return int(self._meta.get("frames_per_shard") or self.shape[0])
+
+    @property
+    def path(self) -> str:
+        return self._location.path
+
+    @property
+    def store(self) -> str:
+        return self._location.store_name
+
+    @property
+    def location(self) -> ZarrLocation:
+        return self._location
+
+    @property
+    def metadata(self) -> dict:
+        return dict(self._meta)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        where = self._location.describe()
+        return f"PhotonMovie(shape={self.shape}, calibration={self.calibration}, at {where!r})"
+
+    # -- data ----------------------------------------------------------------------------
+    @property
+    def zarr_array(self) -> Any:
+        """The underlying zarr array (opened on first use: reads ``zarr.json`` only)."""
+        with self._lock:
+            if self._array is None:
+                self._array = self._location.open_array()
+            return self._array
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        values = np.asarray(self.zarr_array[index])
+        if self._transform is not None:
+            return self._transform(values)
+        return values.astype(np.float32, copy=False)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        values = self[...]
+        return values if dtype is None else values.astype(dtype)
+
+    def to_dask(self, frames_per_chunk: int | None = None) -> Any:
+        """Lazy dask array of stabilized values.
+
+        Parameters
+        ----------
+        frames_per_chunk : int, optional
+            Frames per dask chunk. Default: the stored shard, best for processing whole
+            movies. Use 1 for viewers that show one frame at a time.
+        """
+        import dask.array as da
+
+        frames = frames_per_chunk or self.frames_per_chunk
+        chunks = (frames, *self.shape[1:])
+        name = f"photon-{self._location.describe()}-{frames}"
+        raw = da.from_array(self.zarr_array, chunks=chunks, name=name, asarray=True, lock=False)
+        if self._transform is None:
+            return raw.astype(np.float32)
+        return raw.map_blocks(self._transform, dtype=np.float32)
+
+    @property
+    def counts(self) -> PhotonCounts:
+        """Photon counts through the exact unbiased inverse (Makitalo & Foi)."""
+        return PhotonCounts(self, inverse="unbiased")
+
+    def photons(self, inverse: str = "algebraic") -> PhotonCounts:
+        """Photon counts through the chosen inverse of the stabilizing transform.
+
+        ``"algebraic"`` undoes the transform value by value (each pixel's own count, up to
+        quantization), so sums and means over pixels or frames stay unbiased: traces use it.
+        ``"unbiased"`` maps an *expected* stabilized value to the expected count: right for
+        denoised or averaged stabilized values.
+        """
+        return PhotonCounts(self, inverse=inverse)
+
+
+class PhotonCounts:
+    """A lazy photon-count view of a :class:`PhotonMovie`."""
+
+    def __init__(self, movie: PhotonMovie, inverse: str = "unbiased") -> None:
+        if inverse not in ("unbiased", "algebraic"):
+            raise ValueError(f"inverse must be 'unbiased' or 'algebraic', got {inverse!r}")
+        self._movie = movie
+        self.inverse = inverse
+
+    shape = property(lambda self: self._movie.shape)
+    ndim = property(lambda self: self._movie.ndim)
+    dtype = property(lambda self: np.dtype(np.float32))
+
+    def __len__(self) -> int:
+        return len(self._movie)
+
+    def _invert(self, values: np.ndarray) -> np.ndarray:
+        cal = self._movie.calibration
+        sigma = cal.read_noise / cal.gain
+        if self.inverse == "algebraic":
+            return np.maximum(values * values / 4 - 0.375 - sigma * sigma, 0).astype(np.float32)
+        return generalized_inverse_anscombe(values, gain=1.0, offset=0.0, sigma=sigma)
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        return self._invert(self._movie[index])
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        values = self[...]
+        return values if dtype is None else values.astype(dtype)
+
+    def to_dask(self, frames_per_chunk: int | None = None) -> Any:
+        return self._movie.to_dask(frames_per_chunk).map_blocks(self._invert, dtype=np.float32)
