@@ -428,9 +428,61 @@ def s3_endpoint(tmp_path_factory) -> Iterator[dict]:
 
 
 # --------------------------------------------------------------------------------------
-# Section 2: project fixtures (DataJoint config, pipeline, napari viewer, ...)
-#
-# Reserved for the project's own fixtures -- e.g. `home`, `pipeline`, `viewer` -- added
-# by their owners below this line.  Build them on the server fixtures above rather than
-# starting servers of their own.
+# Section 2: a napari-photon home with its embedded PostgreSQL server and file stores
 # --------------------------------------------------------------------------------------
+
+TEST_SCHEMA = "test_pipeline"
+
+
+def _private_tmpdir(prefix: str) -> Path:
+    """A temporary folder the embedded server's user can reach when we are root.
+
+    pytest's ``tmp_path`` lives under ``/tmp/pytest-of-root`` (mode 0700) when run as root;
+    the embedded PostgreSQL server runs as another user and could not reach it.
+    """
+    return Path(tempfile.mkdtemp(prefix=prefix)).resolve()
+
+
+@pytest.fixture(scope="session")
+def photon_home() -> Iterator[Path]:
+    """One isolated napari-photon home (database + stores + raw root) for the test session."""
+    base = _private_tmpdir("napari-photon-test-home-")
+    previous = {k: os.environ.get(k) for k in ("NAPARI_PHOTON_HOME", "NAPARI_PHOTON_DATABASE")}
+    os.environ["NAPARI_PHOTON_HOME"] = str(base)
+    os.environ["NAPARI_PHOTON_DATABASE"] = "embedded"
+    try:
+        yield base
+    finally:
+        from napari_photon.db import EmbeddedPostgres
+
+        EmbeddedPostgres(base).stop()
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pipeline(photon_home, monkeypatch):
+    """The pipeline module, activated in the session's home (re-bound if a test moved it)."""
+    from napari_photon import pipeline as module
+
+    monkeypatch.setenv("NAPARI_PHOTON_HOME", str(photon_home))
+    monkeypatch.setenv("NAPARI_PHOTON_DATABASE", "embedded")
+    for var in ("DJ_HOST", "DJ_BACKEND", "DJ_PORT", "DJ_USER", "DJ_PASS"):
+        monkeypatch.delenv(var, raising=False)
+    module.activate(TEST_SCHEMA)
+    return module
+
+
+def zarr_folders(root: Path) -> set[Path]:
+    """Every ``*.zarr`` folder below ``root``."""
+    return {p for p in Path(root).rglob("*.zarr") if p.is_dir()}
+
+
+@pytest.fixture
+def store_root(photon_home) -> Path:
+    """The ``active`` file store of the session's home."""
+    return photon_home / "stores" / "active"

@@ -13,7 +13,7 @@ Example
 from ._activate import DEFAULT_SCHEMA, activate, current_schema
 from ._populate import populate
 from ._progress import reporting
-from ._storage_gc import collect_garbage
+from ..storage import collect_garbage
 from ._tables import (
     COMPUTED,
     ROI,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import _tables
-from ._storage_gc import photon_attributes
+from ..storage import photon_attributes
 
 
 @dataclass(frozen=True)

@@ -12,24 +12,11 @@ import datajoint as dj
 
 from .. import calibration, motion, rois, traces
 from ..db import raw_root
-from ..storage import Calibrated, Stabilized, remove_on_failure, write_options
+from ..storage import Calibrated, PhotonTable, Stabilized, remove_on_failure, write_options
 from ._progress import cancel_check, stage
 from ._tiff import TiffImportError, TiffMovie
 
 schema = dj.Schema()
-
-
-class PhotonTable:
-    """Mixin: a failed insert removes the zarrs it wrote; deleted rows take theirs along."""
-
-    def insert(self, rows, **kwargs):
-        with remove_on_failure():
-            return super().insert(rows, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        from ._storage_gc import delete_with_zarrs
-
-        return delete_with_zarrs(self, super().delete, *args, **kwargs)
 
 
 @schema

@@ -1,6 +1,7 @@
 """The ``<photon@store>`` column: compact, lazily fetched photon-limited movies."""
 
 from ._codec import PhotonCodec
+from ._datajoint import PhotonTable, collect_garbage, photon_attributes
 from ._location import ZarrLocation
 from ._movie import PhotonCounts, PhotonMovie
 from ._folder import NotAPhotonZarr, open_movie, save_movie
@@ -19,6 +20,9 @@ __all__ = [
     "PhotonCounts",
     "PhotonInputError",
     "PhotonMovie",
+    "PhotonTable",
+    "collect_garbage",
+    "photon_attributes",
     "WriteOptions",
     "ZarrLocation",
     "open_movie",

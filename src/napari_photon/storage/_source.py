@@ -29,7 +29,7 @@ class Calibrated:
     ----------
     data : array-like
         Movie in digitizer levels, shape (t, y, x) or (t, z, y, x).
-    calibration : Calibration
+    calibration : Calibration or dict
         Gain (levels per photon), zero level and read noise (levels).
     """
 
@@ -54,6 +54,20 @@ class Stabilized:
     data: Any
     calibration: Calibration
     source_dtype: str = "uint16"
+
+
+def _as_calibration(value: Any) -> Calibration:
+    if isinstance(value, Calibration):
+        return value
+    if isinstance(value, dict):
+        try:
+            return Calibration.from_dict(value)
+        except (TypeError, ValueError) as err:
+            raise PhotonInputError(f"bad calibration {value}: {err}") from None
+    raise PhotonInputError(
+        "calibration must be a napari_photon.calibration.Calibration or a dict with gain, "
+        f"zero_level and read_noise, got {type(value).__name__}"
+    )
 
 
 def _is_array_like(value: Any) -> bool:
@@ -84,12 +98,7 @@ class MovieSource:
             data, calibration = value, value.calibration
         else:
             data, calibration = value, Calibration()
-        if not isinstance(calibration, Calibration):
-            raise PhotonInputError(
-                f"calibration must be a napari_photon.calibration.Calibration, "
-                f"got {type(calibration).__name__}"
-            )
-        _check_calibration(calibration)
+        calibration = _as_calibration(calibration)
         if isinstance(data, (list, tuple)) or not _is_array_like(data):
             raise PhotonInputError(f"<photon> cannot store a {type(data).__name__}: {EXPECTED}")
         dtype = np.dtype(data.dtype)
@@ -152,16 +161,3 @@ class MovieSource:
         return generalized_anscombe(
             raw, gain=cal.gain, offset=cal.zero_level, sigma=cal.read_noise
         )
-
-
-def _check_calibration(cal: Calibration) -> None:
-    values = {"gain": cal.gain, "zero_level": cal.zero_level, "read_noise": cal.read_noise}
-    for name, value in values.items():
-        if not np.isfinite(value):
-            raise PhotonInputError(f"calibration {name} must be finite, got {value}")
-    if cal.gain <= 0:
-        raise PhotonInputError(
-            f"calibration gain must be positive (digitizer levels per photon), got {cal.gain}"
-        )
-    if cal.read_noise < 0:
-        raise PhotonInputError(f"calibration read_noise must be >= 0, got {cal.read_noise}")

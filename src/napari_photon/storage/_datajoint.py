@@ -1,4 +1,15 @@
-"""Deleting rows removes their zarrs; ``gc`` sweeps what failures left behind."""
+"""DataJoint tables with ``<photon@>`` columns: no orphan zarrs from failed inserts or deletes.
+
+Use :class:`PhotonTable` as the first base of any table with a ``<photon@>`` column::
+
+    @schema
+    class Scan(PhotonTable, dj.Imported):
+        ...
+
+A failed insert removes the zarrs it wrote; deleting rows removes the zarrs of the deleted
+rows (and of rows the delete cascaded to). :func:`collect_garbage` sweeps what an outside
+transaction rolled back after a successful insert.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +19,19 @@ from typing import Any
 
 import datajoint as dj
 
-from ..storage import ZarrLocation
+from ._location import ZarrLocation
+from ._scope import remove_on_failure
+
+
+class PhotonTable:
+    """Mixin: a failed insert removes the zarrs it wrote; deleted rows take theirs along."""
+
+    def insert(self, rows, **kwargs):
+        with remove_on_failure():
+            return super().insert(rows, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        return delete_with_zarrs(self, super().delete, *args, **kwargs)
 
 
 def photon_attributes(table: Any) -> list[str]:
