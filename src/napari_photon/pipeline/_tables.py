@@ -22,11 +22,11 @@ schema = dj.Schema()
 @schema
 class Mouse(dj.Manual):
     definition = """
-    mouse_id : varchar(32)            # e.g. "M001"
+    mouse_id : varchar(32)            # e.g. M001
     ---
     date_of_birth=null : date
-    sex="U" : enum("M", "F", "U")
-    genotype="" : varchar(255)
+    sex='U' : enum('M', 'F', 'U')
+    genotype='' : varchar(255)
     """
 
 
@@ -36,8 +36,8 @@ class Session(dj.Manual):
     -> Mouse
     session_date : date               # raw TIFFs live in <raw root>/<mouse_id>/<session_date>/
     ---
-    experimenter="" : varchar(64)
-    notes="" : varchar(1024)
+    experimenter='' : varchar(64)
+    notes='' : varchar(1024)
     """
 
 
@@ -100,7 +100,7 @@ class Recording(PhotonTable, dj.Imported):
     width : int32
     source_file : varchar(1024)
     calibration : json                # gain (levels/photon), zero_level, read_noise (levels)
-    calibration_source : enum("tiff", "estimated")
+    calibration_source : enum('tiff', 'estimated')
     """
 
     def make(self, key):
@@ -122,7 +122,7 @@ class VolumeRecording(PhotonTable, dj.Imported):
     width : int32
     source_file : varchar(1024)
     calibration : json
-    calibration_source : enum("tiff", "estimated")
+    calibration_source : enum('tiff', 'estimated')
     """
 
     def make(self, key):
@@ -134,9 +134,9 @@ class MotionParams(dj.Lookup):
     definition = """
     motion_params_id : int32
     ---
-    method : enum("rigid")
+    method : enum('rigid')
     params : json                     # keyword arguments of the method
-    description="" : varchar(255)
+    description='' : varchar(255)
     """
     contents = [(1, "rigid", {"reference_frames": 200, "iterations": 2}, "rigid, default")]
 
@@ -182,9 +182,9 @@ class RoiParams(dj.Lookup):
     definition = """
     roi_params_id : int32
     ---
-    method : enum("correlation")
+    method : enum('correlation')
     params : json
-    description="" : varchar(255)
+    description='' : varchar(255)
     """
     contents = [(1, "correlation", {"min_area": 30, "max_area": 500}, "local correlation")]
 
