@@ -134,6 +134,7 @@ def np_home(np_base, tmp_path, monkeypatch):
 
     saved_db = dj.config.database.model_copy(deep=True)
     saved_stores = json.loads(json.dumps(dj.config.stores))
+    saved_applied = (dict(_connect._applied_db), json.loads(json.dumps(_connect._applied_stores)))
     yield home
 
     conn = datajoint.instance._singleton_connection
@@ -152,7 +153,9 @@ def np_home(np_base, tmp_path, monkeypatch):
     datajoint.settings.config._config_path = saved_config_path
     dj.config.stores = saved_stores
     _connect._applied_db.clear()
+    _connect._applied_db.update(saved_applied[0])
     _connect._applied_stores.clear()
+    _connect._applied_stores.update(saved_applied[1])
     _connect._conn_key = None
 
 

@@ -82,7 +82,8 @@ def write_recordings(args: argparse.Namespace) -> dict:
             seed += 1
             movie = synthetic.make_movie(
                 n_frames=args.frames, shape=(args.size, args.size),
-                n_neurons=max(10, args.size**2 // 1100), seed=seed,
+                n_neurons=max(4, args.size**2 // 1100), max_shift=min(8.0, args.size / 32),
+                seed=seed,
             )
             truth[(mouse, number)] = movie
             if path.exists():
@@ -98,7 +99,7 @@ def write_recordings(args: argparse.Namespace) -> dict:
     if not volume_path.exists():
         volume = synthetic.make_volume(
             n_frames=max(20, args.frames // 10), n_planes=3, shape=(args.size // 2,) * 2,
-            seed=seed + 1,
+            n_neurons=6, neuron_radius=(3.0, 5.0), max_shift=2.0, seed=seed + 1,
         )
         synthetic.write_tiff(
             volume_path, volume.movie, frame_rate=volume.frame_rate,
@@ -187,20 +188,19 @@ def save_trace_plot(path: Path) -> Path:
 
 
 def open_viewer() -> None:
-    """Open napari on the first demo recording (lazy layers)."""
+    """Open napari on the first demo recording: lazy layers, nothing read up front."""
     import napari
 
     from .. import pipeline
+    from .._viewer_layers import add_recording_layers
 
     key = pipeline.MotionCorrected.keys(limit=1)[0]
-    raw = (pipeline.Recording & key).fetch1("movie")
-    corrected = (pipeline.MotionCorrected & key).fetch1("corrected_movie")
-    masks = (pipeline.ROI & key).fetch1("roi_masks")
     viewer = napari.Viewer(title="napari-photon demo")
-    viewer.add_image(raw.to_dask(1), name="raw (stabilized)", metadata={"key": key})
-    viewer.add_image(corrected.to_dask(1), name="motion corrected", metadata={"key": key})
-    labels = np.zeros(masks.shape[1:], dtype=np.int32)
-    for i, mask in enumerate(masks):
-        labels[mask] = i + 1
-    viewer.add_labels(labels, name="ROIs", metadata={"key": key})
+    add_recording_layers(
+        viewer,
+        (pipeline.Recording & key).fetch1("movie"),
+        corrected=(pipeline.MotionCorrected & key).fetch1("corrected_movie"),
+        masks=(pipeline.ROI & key).fetch1("roi_masks"),
+        key=key,
+    )
     napari.run()
