@@ -80,6 +80,16 @@ def generalized_anscombe(
     if not gain > 0:
         raise ValueError(f"gain must be positive, got {gain!r}")
     g, c = np.float32(gain), np.float32(0.375 * gain**2 + sigma**2 - gain * offset)
+    if isinstance(x, np.ndarray):
+        # one float32 buffer, transformed in place: movies stream through here block by
+        # block, and temporaries would multiply the memory of each block
+        out = np.array(x, dtype=np.float32, copy=True)
+        out *= g
+        out += c
+        np.maximum(out, np.float32(0), out=out)
+        np.sqrt(out, out=out)
+        out *= np.float32(2.0) / g
+        return out
     xf = _as_float32(x)
     return _as_float32((np.float32(2.0) / g) * np.sqrt(np.maximum(g * xf + c, np.float32(0))))
 

@@ -138,7 +138,14 @@ class MotionParams(dj.Lookup):
     params : json                     # keyword arguments of the method
     description='' : varchar(255)
     """
-    contents = [(1, "rigid", {"reference_frames": 200, "iterations": 2}, "rigid, default")]
+    contents = [
+        {
+            "motion_params_id": 1,
+            "method": "rigid",
+            "params": {"reference_frames": 200, "iterations": 2},
+            "description": "rigid, default",
+        }
+    ]
 
 
 @schema
@@ -186,7 +193,14 @@ class RoiParams(dj.Lookup):
     params : json
     description='' : varchar(255)
     """
-    contents = [(1, "correlation", {"min_area": 30, "max_area": 500}, "local correlation")]
+    contents = [
+        {
+            "roi_params_id": 1,
+            "method": "correlation",
+            "params": {"min_area": 30, "max_area": 500},
+            "description": "local correlation",
+        }
+    ]
 
 
 @schema
