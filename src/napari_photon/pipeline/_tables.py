@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import datajoint as dj
+import numpy as np
 
 from .. import calibration, motion, rois, traces
 from ..db import raw_root
@@ -134,16 +135,16 @@ class MotionParams(dj.Lookup):
     definition = """
     motion_params_id : int32
     ---
-    method : enum('rigid')
-    params : json                     # keyword arguments of the method
+    method : enum('rigid', 'piecewise')
+    params : json                     # keyword arguments of motion.estimate_motion
     description='' : varchar(255)
     """
     contents = [
         {
             "motion_params_id": 1,
             "method": "rigid",
-            "params": {"reference_frames": 200, "iterations": 2},
-            "description": "rigid, default",
+            "params": {},
+            "description": "rigid, defaults",
         }
     ]
 
@@ -158,28 +159,51 @@ class MotionCorrected(PhotonTable, dj.Computed):
     shift_x : <blob>                  # (n_frames,) px applied to each frame to align it
     shift_y : <blob>                  # (n_frames,) px
     reference_image : <blob>          # (height, width) image the frames were aligned to
+    tile_shifts=null : <blob>         # piecewise: (n_frames, ny, nx, 2) shifts at tile centres
+    correlation_before : <blob>       # (n_frames,) each raw frame's correlation to the reference
     """
+
+    class QC(dj.Part):
+        definition = """
+        # registration quality, known once the corrected movie has streamed to the store
+        -> master
+        ---
+        correlation_after : <blob>    # (n_frames,) correlation to the reference after correction
+        mean_image : <blob>           # mean projection of the corrected movie
+        max_image : <blob>            # max projection of the corrected movie
+        """
 
     def make(self, key):
         movie = (Recording & key).fetch1("movie")
-        params = (MotionParams & key).fetch1("params")
-        reference = motion.estimate_reference(
-            movie, n_frames=params["reference_frames"], iterations=params["iterations"]
+        method, params = (MotionParams & key).fetch1("method", "params")
+        estimate = motion.estimate_motion(
+            movie,
+            method=method,
+            **params,
+            frames_per_chunk=movie.frames_per_chunk,
+            progress=stage("motion estimation"),
         )
-        shifts = motion.estimate_shifts(
-            movie, reference, movie.frames_per_chunk, progress=stage("motion estimation")
-        )
-        corrected = Stabilized(
-            motion.ShiftedMovie(movie, shifts), movie.calibration, movie.metadata["source_dtype"]
-        )
-        with write_options(progress=stage("motion correction"), cancel=cancel_check()):
-            self.insert1(
+        corrected = motion.CorrectedMovie(movie, estimate)
+        source_dtype = movie.metadata.get("source_dtype", "uint16")
+        with remove_on_failure():
+            with write_options(progress=stage("motion correction"), cancel=cancel_check()):
+                self.insert1(
+                    dict(
+                        key,
+                        corrected_movie=Stabilized(corrected, movie.calibration, source_dtype),
+                        shift_y=estimate.shifts[:, 0],
+                        shift_x=estimate.shifts[:, 1],
+                        reference_image=estimate.reference,
+                        tile_shifts=estimate.tile_shifts,
+                        correlation_before=estimate.correlation_before,
+                    )
+                )
+            self.QC.insert1(
                 dict(
                     key,
-                    corrected_movie=corrected,
-                    shift_y=shifts[:, 0],
-                    shift_x=shifts[:, 1],
-                    reference_image=reference,
+                    correlation_after=corrected.correlation_after,
+                    mean_image=corrected.mean_image,
+                    max_image=corrected.max_image,
                 )
             )
 
@@ -189,16 +213,16 @@ class RoiParams(dj.Lookup):
     definition = """
     roi_params_id : int32
     ---
-    method : enum('correlation')
-    params : json
+    method : enum('activity', 'correlation', 'anatomical')
+    params : json                     # keyword arguments of rois.detect_rois
     description='' : varchar(255)
     """
     contents = [
         {
             "roi_params_id": 1,
-            "method": "correlation",
-            "params": {"min_area": 30, "max_area": 500},
-            "description": "local correlation",
+            "method": "activity",
+            "params": {},
+            "description": "activity with anatomical rescue, defaults",
         }
     ]
 
@@ -211,6 +235,7 @@ class ROI(dj.Computed):
     ---
     n_rois : int32
     roi_masks : <blob>                # (n_rois, height, width) bool; ROI i has roi_id i + 1
+    roi_metrics : <blob>              # dict of (n_rois,) arrays: area, compactness, snr, skew...
     mean_image : <blob>
     max_image : <blob>
     correlation_image : <blob>
@@ -218,19 +243,23 @@ class ROI(dj.Computed):
 
     def make(self, key):
         movie = (MotionCorrected & key).fetch1("corrected_movie")
-        params = (RoiParams & key).fetch1("params")
-        images = rois.summary_images(
-            movie, frames_per_chunk=movie.frames_per_chunk, progress=stage("ROI detection")
+        method, params = (RoiParams & key).fetch1("method", "params")
+        found = rois.detect_rois(
+            movie,
+            method=method,
+            **params,
+            frames_per_chunk=movie.frames_per_chunk,
+            progress=stage("ROI detection"),
         )
-        masks = rois.detect(images, **params)
         self.insert1(
             dict(
                 key,
-                n_rois=len(masks),
-                roi_masks=masks,
-                mean_image=images.mean,
-                max_image=images.max,
-                correlation_image=images.correlation,
+                n_rois=len(found.masks),
+                roi_masks=found.masks,
+                roi_metrics={k: np.asarray(v) for k, v in found.metrics.items()},
+                mean_image=found.images.mean,
+                max_image=found.images.max,
+                correlation_image=found.images.correlation,
             )
         )
 
@@ -242,19 +271,26 @@ class Trace(dj.Computed):
     roi_id : int32                    # 1-based index into ROI.roi_masks
     ---
     fluorescence : <blob>             # (n_frames,) float32 mean photons per pixel in the ROI
+    neuropil : <blob>                 # (n_frames,) mean photons per pixel in its annulus
+    dff : <blob>                      # (n_frames,) dF/F of the neuropil-corrected fluorescence
     """
 
     def make(self, key):
         movie = (MotionCorrected & key).fetch1("corrected_movie")
         masks = (ROI & key).fetch1("roi_masks")
-        fluorescence = traces.extract(
+        result = traces.extract_all(
             movie.photons("algebraic"),
             masks,
             frames_per_chunk=movie.frames_per_chunk,
             progress=stage("traces"),
         )
         self.insert(
-            [dict(key, roi_id=i + 1, fluorescence=f) for i, f in enumerate(fluorescence)]
+            [
+                dict(key, roi_id=i + 1, fluorescence=f, neuropil=n, dff=d)
+                for i, (f, n, d) in enumerate(
+                    zip(result.fluorescence, result.neuropil, result.dff)
+                )
+            ]
         )
 
 
