@@ -3,7 +3,9 @@
 The scene is a smooth background plus elliptic somata whose fluorescence follows
 calcium transients. Every frame shows the noiseless scene (expected photons per pixel)
 translated by a rigid sub-pixel shift (bilinear interpolation on a padded canvas, so no
-wrap-around), and is then Poisson sampled. Everything is generated from one seeded
+wrap-around), optionally warped by a smooth non-rigid displacement field on top of it
+(``nonrigid=``), and is then Poisson sampled. :func:`make_hard_movie` gives the denser,
+dimmer, faster-moving benchmark variant. Everything is generated from one seeded
 ``numpy.random.Generator`` in batches of frames, so memory stays a small multiple of
 the output.
 """
@@ -20,7 +22,15 @@ import numpy as np
 import tifffile
 from scipy import ndimage, signal
 
-__all__ = ["SyntheticMovie", "SyntheticVolume", "make_movie", "make_volume", "write_tiff"]
+__all__ = [
+    "HARD",
+    "SyntheticMovie",
+    "SyntheticVolume",
+    "make_hard_movie",
+    "make_movie",
+    "make_volume",
+    "write_tiff",
+]
 
 _MASK_FRACTION = 0.25  # masks are footprint > this fraction of its peak
 _BATCH_PIXELS = 1 << 22  # canvas pixels rendered per batch of frames
@@ -49,6 +59,14 @@ class SyntheticMovie:
         float32 ``(y, x)`` (``(z, y, x)`` for volumes): baseline photon rate image.
     frame_rate : float
         Frames (volumes) per second.
+    warp_basis : numpy.ndarray or None
+        float32 ``(k, 2, y, x)``: smooth displacement modes of the non-rigid warp (None for
+        rigid movies).
+    warp_weights : numpy.ndarray or None
+        float32 ``(t, k)``: weight of each mode in each frame. The full displacement of
+        frame ``t`` at pixel ``p`` is ``shifts[t] + sum_j warp_weights[t, j] *
+        warp_basis[j, :, p]``: frame ``t`` at ``p`` shows the scene at ``p - displacement``
+        (see :meth:`displacement`).
     """
 
     movie: np.ndarray
@@ -58,6 +76,26 @@ class SyntheticMovie:
     traces: np.ndarray
     background: np.ndarray
     frame_rate: float
+    warp_basis: np.ndarray | None = None
+    warp_weights: np.ndarray | None = None
+
+    def displacement(self, frames: Any = None) -> np.ndarray:
+        """Ground-truth displacement field, float32 ``(n, 2, y, x)`` (rigid plus warp).
+
+        Parameters
+        ----------
+        frames : int, slice or sequence of int, optional
+            Which frames (default: all; mind the memory, 2 floats per pixel per frame).
+            Registration must apply minus this field (up to a constant offset).
+        """
+        index = np.arange(len(self.shifts))[slice(None) if frames is None else frames]
+        index = np.atleast_1d(index)
+        shape = self.movie.shape[-2:]
+        out = np.empty((len(index), 2, *shape), np.float32)
+        out[:] = self.shifts[index][:, :, None, None]
+        if self.warp_basis is not None and self.warp_weights is not None:
+            out += np.tensordot(self.warp_weights[index], self.warp_basis, axes=(1, 0))
+        return out
 
 
 @dataclass
@@ -127,23 +165,60 @@ def _traces(rng: np.random.Generator, n_frames: int, frame_rate: float,
 
 
 def _shifts(rng: np.random.Generator, n_frames: int, max_shift: float,
-            frame_rate: float) -> np.ndarray:
-    """Smooth mean-reverting random walk plus occasional jumps, bounded by ``max_shift``."""
+            frame_rate: float, jump_rate: float = 0.2, jump_size: float = 0.25) -> np.ndarray:
+    """Smooth mean-reverting random walk plus occasional jumps, bounded by ``max_shift``.
+
+    Jumps happen ``jump_rate`` times per second on average; each is a step of up to
+    ``jump_size * max_shift`` per axis that then decays with the walk's ~3 s memory.
+    """
     if max_shift <= 0:
         return np.zeros((n_frames, 2), np.float32)
     phi = [1.0, -max(0.0, 1.0 - 1.0 / (3.0 * frame_rate))]  # AR(1), ~3 s memory
     walk = signal.lfilter([1.0], phi, rng.standard_normal((n_frames, 2)), axis=0)
     walk = ndimage.gaussian_filter1d(walk, sigma=2.0, axis=0)
     walk *= (max_shift / 4.0) / max(float(walk.std()), 1e-12)
-    jumps = (rng.random((n_frames, 1)) < 0.2 / frame_rate) * rng.uniform(-1, 1, (n_frames, 2))
-    walk += signal.lfilter([1.0], phi, jumps * (max_shift / 4.0), axis=0)
+    jumps = ((rng.random((n_frames, 1)) < jump_rate / frame_rate)
+             * rng.uniform(-1, 1, (n_frames, 2)))
+    walk += signal.lfilter([1.0], phi, jumps * (max_shift * jump_size), axis=0)
     return (max_shift * np.tanh(walk / max_shift)).astype(np.float32)
+
+
+def _warp(rng: np.random.Generator, n_frames: int, shape: tuple[int, int], amplitude: float,
+          frame_rate: float, n_modes: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Smooth non-rigid warp: ``n_modes`` low-frequency displacement fields (wavelengths of
+    0.7-2 frame sizes, random directions and phases), each weighted in time by a bounded,
+    zero-mean random walk in [-1, 1]. The modes are scaled so that the largest displacement
+    the movie reaches along either axis is ``amplitude``.
+    """
+    h, w = shape
+    yy, xx = np.meshgrid(np.arange(h) / max(h, w), np.arange(w) / max(h, w), indexing="ij")
+    share = rng.dirichlet(np.full(n_modes, 2.0)) * amplitude
+    basis = np.empty((n_modes, 2, h, w), np.float32)
+    for j in range(n_modes):
+        for axis in range(2):
+            k = rng.uniform(0.5, 1.4)  # cycles per frame size
+            theta = rng.uniform(0, 2 * np.pi)
+            phase = rng.uniform(0, 2 * np.pi)
+            wave = np.cos(2 * np.pi * k * (np.cos(theta) * yy + np.sin(theta) * xx) + phase)
+            basis[j, axis] = share[j] * wave
+    phi = [1.0, -max(0.0, 1.0 - 1.0 / (2.0 * frame_rate))]  # ~2 s memory
+    walk = signal.lfilter([1.0], phi, rng.standard_normal((n_frames, n_modes)), axis=0)
+    walk = ndimage.gaussian_filter1d(walk, sigma=2.0, axis=0)
+    walk -= walk.mean(axis=0)
+    walk /= max(float(walk.std()), 1e-12)
+    weights = np.tanh(walk).astype(np.float32)
+    # rescale so the largest displacement reached (per axis, on a coarse grid) is amplitude
+    coarse = basis[:, :, :: max(1, h // 64), :: max(1, w // 64)]
+    reached = max(float(np.abs(np.tensordot(weights[t0:t0 + 256], coarse, axes=(1, 0))).max())
+                  for t0 in range(0, n_frames, 256))
+    basis *= np.float32(amplitude / max(reached, 1e-12))
+    return basis, weights
 
 
 def _render(background: np.ndarray, footprints: np.ndarray, traces: np.ndarray,
             shifts: np.ndarray, pad: int, rng: np.random.Generator,
-            dtype: np.dtype) -> np.ndarray:
-    """Shift the expected-rate frames bilinearly (in batches) and Poisson sample them."""
+            dtype: np.dtype, warp: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Shift (and warp) the expected-rate frames bilinearly (in batches), Poisson sample."""
     h, w = background.shape
     n_frames = traces.shape[1]
     bg = np.pad(background, pad, mode="reflect")
@@ -162,6 +237,13 @@ def _render(background: np.ndarray, footprints: np.ndarray, traces: np.ndarray,
         for i, (ys, xs, p) in enumerate(patches):
             scene[:, ys, xs] += traces[i, t0:t1, None, None] * p
         # frame(y, x) = scene(y - dy, x - dx): source origin at pad - shift.
+        if warp is not None:
+            _warp_batch(scene, rate[: t1 - t0], shifts[t0:t1], warp[0], warp[1][t0:t1], pad)
+            counts = rng.poisson(rate[: t1 - t0])
+            if top is not None:
+                np.minimum(counts, top, out=counts)
+            out[t0:t1] = counts
+            continue
         src = pad - shifts[t0:t1].astype(np.float64)
         origin = np.floor(src).astype(int)
         frac = (src - origin).astype(np.float32)
@@ -178,20 +260,37 @@ def _render(background: np.ndarray, footprints: np.ndarray, traces: np.ndarray,
     return out
 
 
+def _warp_batch(scene: np.ndarray, rate: np.ndarray, shifts: np.ndarray, basis: np.ndarray,
+                weights: np.ndarray, pad: int) -> None:
+    """``rate[k](p) = scene[k](p + pad - displacement_k(p))``, bilinear (map_coordinates)."""
+    h, w = rate.shape[-2:]
+    grid = np.mgrid[:h, :w].astype(np.float32) + np.float32(pad)
+    for k in range(len(rate)):
+        field = np.tensordot(weights[k], basis, axes=(0, 0))  # (2, h, w)
+        field += shifts[k][:, None, None]
+        ndimage.map_coordinates(scene[k], grid - field, output=rate[k], order=1,
+                                mode="nearest", prefilter=False)
+
+
 def _plane(rng: np.random.Generator, shape: tuple[int, int], n_neurons: int,
            baseline: tuple[float, float], max_shift: float, radius: tuple[float, float],
-           frame_rate: float, shifts: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, ...]:
-    """Generate one plane: (movie, footprints, traces, background)."""
-    pad = int(math.ceil(max_shift)) + 2
+           frame_rate: float, shifts: np.ndarray, dtype: np.dtype,
+           nonrigid: float = 0.0) -> tuple[np.ndarray, ...]:
+    """Generate one plane: (movie, footprints, traces, background, warp or None)."""
+    reach = max_shift + max(nonrigid, 0.0)
+    pad = int(math.ceil(reach)) + 2
     background = _background(rng, shape, baseline)
-    cells = _place_cells(rng, shape, n_neurons, margin=max_shift + 1.0, radius=radius)
+    cells = _place_cells(rng, shape, n_neurons, margin=reach + 1.0, radius=radius)
     footprints = np.zeros((n_neurons, *shape), np.float32)
     for i, (y, x, r) in enumerate(cells):
         footprints[i] = _footprint(rng, shape, y, x, r)
     local = np.array([background[round(y), round(x)] for y, x, _ in cells], np.float32)
     traces = _traces(rng, shifts.shape[0], frame_rate, local)
-    movie = _render(background, footprints, traces, shifts, pad, rng, dtype)
-    return movie, footprints, traces, background
+    warp = None
+    if nonrigid > 0:
+        warp = _warp(rng, shifts.shape[0], shape, float(nonrigid), frame_rate)
+    movie = _render(background, footprints, traces, shifts, pad, rng, dtype, warp)
+    return movie, footprints, traces, background, warp
 
 
 def make_movie(
@@ -204,6 +303,10 @@ def make_movie(
     frame_rate: float = 30.0,
     seed: int | None = 0,
     dtype: Any = np.uint16,
+    *,
+    nonrigid: float = 0.0,
+    jump_rate: float = 0.2,
+    jump_size: float = 0.25,
 ) -> SyntheticMovie:
     """Simulate a two-photon movie of photon counts with known cells, traces and motion.
 
@@ -227,6 +330,16 @@ def make_movie(
         Seed of ``numpy.random.default_rng``; equal seeds give identical movies.
     dtype : numpy dtype
         Integer dtype of the counts (values are clipped to its range).
+    nonrigid : float, keyword-only
+        Bound in pixels (per axis) of a smooth non-rigid warp added on top of the rigid
+        motion: a few low-frequency displacement modes (wavelengths of 0.7-2 frame sizes)
+        with zero-mean, slowly varying weights, so the displacement varies across the
+        field and over time. 0 (default) keeps the movie rigid. The ground truth is in
+        ``warp_basis``/``warp_weights``; :meth:`SyntheticMovie.displacement` evaluates it.
+        Cells stay more than ``max_shift + nonrigid`` from the borders.
+    jump_rate, jump_size : float, keyword-only
+        Sudden steps of the rigid motion: ``jump_rate`` per second on average, each up to
+        ``jump_size * max_shift`` per axis (defaults 0.2 and 0.25).
 
     Returns
     -------
@@ -237,13 +350,32 @@ def make_movie(
     if n_frames < 1 or len(shape) != 2:
         raise ValueError(f"need n_frames >= 1 and a 2D shape, got {n_frames}, {shape}")
     rng = np.random.default_rng(seed)
-    shifts = _shifts(rng, n_frames, float(max_shift), frame_rate)
-    movie, footprints, traces, background = _plane(
+    shifts = _shifts(rng, n_frames, float(max_shift), frame_rate, float(jump_rate),
+                     float(jump_size))
+    movie, footprints, traces, background, warp = _plane(
         rng, tuple(shape), n_neurons, baseline, float(max_shift), neuron_radius,
-        frame_rate, shifts, np.dtype(dtype))
+        frame_rate, shifts, np.dtype(dtype), float(nonrigid))
     return SyntheticMovie(movie=movie, shifts=shifts, footprints=footprints,
                           masks=footprints > _MASK_FRACTION, traces=traces,
-                          background=background, frame_rate=float(frame_rate))
+                          background=background, frame_rate=float(frame_rate),
+                          warp_basis=None if warp is None else warp[0],
+                          warp_weights=None if warp is None else warp[1])
+
+
+#: The denser, dimmer, faster-moving benchmark variant: 150 neurons, baseline 2-8 photons
+#: per pixel per frame, rigid shifts up to 12 px with frequent large jumps.
+HARD: dict[str, Any] = dict(n_neurons=150, baseline=(2.0, 8.0), max_shift=12.0,
+                            jump_rate=0.5, jump_size=0.6)
+
+
+def make_hard_movie(n_frames: int = 1000, shape: tuple[int, int] = (512, 512),
+                    seed: int | None = 0, **overrides: Any) -> SyntheticMovie:
+    """:func:`make_movie` with the :data:`HARD` settings (any of them can be overridden).
+
+    Jumps happen 0.5 times per second and reach up to 0.6 x 12 px per axis; the shifts
+    stay within 12 px (``tanh`` bound).
+    """
+    return make_movie(n_frames=n_frames, shape=shape, seed=seed, **{**HARD, **overrides})
 
 
 def make_volume(
@@ -278,8 +410,8 @@ def make_volume(
     background = np.empty((n_planes, *shape), np.float32)
     first = 0
     for z, n_z in enumerate(per_plane):
-        m, f, tr, bg = _plane(rng, tuple(shape), n_z, baseline, float(max_shift),
-                              neuron_radius, frame_rate, shifts, np.dtype(dtype))
+        m, f, tr, bg, _ = _plane(rng, tuple(shape), n_z, baseline, float(max_shift),
+                                 neuron_radius, frame_rate, shifts, np.dtype(dtype))
         movie[:, z], background[z] = m, bg
         footprints[first:first + n_z, z], traces[first:first + n_z] = f, tr
         first += n_z

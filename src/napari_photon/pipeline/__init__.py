@@ -12,6 +12,7 @@ Example
 
 from ._activate import DEFAULT_SCHEMA, activate, current_schema
 from ._populate import populate
+from ._jobs import FailedKey, PopulateEvent, TableCounts, failed_keys, job_counts, retry_failed, run_populate, table_counts
 from ._progress import reporting
 from ..storage import collect_garbage
 from ._tables import (

@@ -43,12 +43,16 @@ def max_value(step: float, code_dtype: str) -> float:
 def quantize(values: np.ndarray, step: float, code_dtype: str) -> np.ndarray:
     """Round stabilized ``values`` to integer codes of ``code_dtype``.
 
+    One float32 temporary: divide into it, round it in place, check its range, cast.
+
     Raises
     ------
     CodeOverflowError
         If a code would exceed the dtype's range (or a value is negative or not finite).
     """
-    codes = np.rint(np.asarray(values, dtype=np.float32) / np.float32(step))
+    values = np.asarray(values, dtype=np.float32)
+    codes = np.divide(values, np.float32(step))
+    np.rint(codes, out=codes)
     top = np.iinfo(np.dtype(code_dtype)).max
     if codes.size and not (codes.min() >= 0 and codes.max() <= top):
         raise CodeOverflowError(
@@ -61,7 +65,7 @@ def quantize(values: np.ndarray, step: float, code_dtype: str) -> np.ndarray:
 
 def dequantize(codes: np.ndarray, step: float) -> np.ndarray:
     """Map integer codes back to stabilized float32 values."""
-    return codes.astype(np.float32) * np.float32(step)
+    return np.multiply(codes, np.float32(step), dtype=np.float32)  # one pass
 
 
 @dataclass(frozen=True)

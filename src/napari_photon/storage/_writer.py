@@ -17,7 +17,11 @@ from ._source import MovieSource
 
 CODEC_VERSION = 1
 ATTRS_KEY = "napari_photon"
-ZSTD_LEVEL = 3
+# zstd level 1: on uint8 Anscombe codes it was 2.2x faster than level 3 AND smaller
+# (0.236 vs 0.252 of raw uint16 on make_movie 512x512): the codes are near-incompressible
+# noise whose gain comes from entropy coding, which level 1 does as well; longer match
+# searches only cost time. Any level decodes the same way.
+ZSTD_LEVEL = 1
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,11 @@ def _write(
         compressors=[ZstdCodec(level=ZSTD_LEVEL)],
         fill_value=0.0,
         overwrite=True,
+        # zarr's default (False) compares every chunk with the fill value before encoding
+        # it, one more pass over the float32 block: 312 -> 450 frames/s of a 512x512 block
+        # write here. Only all-zero frames are affected (stored instead of left out); reads
+        # are identical.
+        config={"write_empty_chunks": True},
     )
     ceiling = max_value(options.step, code_dtype)
     starts = list(range(0, n_frames, per_shard))
