@@ -37,6 +37,7 @@ def test_design_document_usage(pipeline):
     pipeline.ROI.populate(key)
     pipeline.Trace.populate(key)
 
+    assert len(pipeline.VolumeRecording.key_source & key) == 0  # no 4D stack here
     recording = (pipeline.Recording & key).fetch1()
     assert recording["recording_num"] == 1 and recording["frame_rate"] == pytest.approx(15.0)
     assert recording["n_frames"] == 150 and recording["calibration_source"] == "estimated"
@@ -87,6 +88,9 @@ def test_volume_recording(pipeline):
     assert row["n_planes"] == 3 and row["plane_spacing"] == pytest.approx(7.5)
     assert row["movie"].shape == (12, 3, 48, 48)
     assert len(pipeline.Recording & key) == 0  # a 4D stack is not a 2D recording
+    # nothing stays "pending" for ever: a volume-only session is not Recording's to import
+    assert len(pipeline.Recording.key_source & key) == 0
+    assert len(pipeline.VolumeRecording.key_source & key) == 1
 
 
 @pytest.mark.parametrize("problem", ["corrupt", "missing folder", "single image"])

@@ -56,6 +56,27 @@ def session_files(key: dict) -> list[Path]:
     return files
 
 
+def _stack_dimensions(key: dict) -> set:
+    """What a session folder holds, from TIFF headers only: 3 and/or 4, or "problem"
+    when a file cannot be read or the folder has no stacks (Recording reports those)."""
+    found: set = set()
+    try:
+        files = session_files(key)
+    except TiffImportError:
+        return {"problem"}
+    for path in files:
+        try:
+            with TiffMovie.open(path) as tiff:
+                found.add(tiff.ndim)
+        except TiffImportError:
+            found.add("problem")
+    return found
+
+
+def _sessions_holding(predicate) -> list[dict]:
+    return [key for key in Session.keys() if predicate(_stack_dimensions(key))]
+
+
 def _import(table, key: dict, ndim: int) -> None:
     """Insert one row per ``ndim``-dimensional TIFF stack of the session."""
     rows = 0
@@ -104,6 +125,11 @@ class Recording(PhotonTable, dj.Imported):
     calibration_source : enum('tiff', 'estimated')
     """
 
+    @property
+    def key_source(self):
+        """Sessions, except those whose folder holds only volumes (VolumeRecording's)."""
+        return Session - _sessions_holding(lambda dims: dims == {4})
+
     def make(self, key):
         _import(self, key, ndim=3)
 
@@ -125,6 +151,11 @@ class VolumeRecording(PhotonTable, dj.Imported):
     calibration : json
     calibration_source : enum('tiff', 'estimated')
     """
+
+    @property
+    def key_source(self):
+        """Sessions whose folder holds at least one (t, z, y, x) stack."""
+        return Session & _sessions_holding(lambda dims: 4 in dims)
 
     def make(self, key):
         _import(self, key, ndim=4)
@@ -244,6 +275,11 @@ class ROI(dj.Computed):
     def make(self, key):
         movie = (MotionCorrected & key).fetch1("corrected_movie")
         method, params = (RoiParams & key).fetch1("method", "params")
+        shift_x, shift_y = (MotionCorrected & key).fetch1("shift_x", "shift_y")
+        # frames were moved by up to this much: the band along the edges holds filled-in
+        # pixels, not tissue, and must not seed ROIs
+        moved = float(np.nanmax(np.abs(np.r_[shift_x, shift_y, 0.0])))
+        params = {"border": int(np.ceil(moved)) + 1, **params}
         found = rois.detect_rois(
             movie,
             method=method,
