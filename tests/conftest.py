@@ -465,15 +465,20 @@ def photon_home() -> Iterator[Path]:
 
 
 @pytest.fixture
-def pipeline(photon_home, monkeypatch):
-    """The pipeline module, activated in the session's home (re-bound if a test moved it)."""
+def pipeline(photon_home, monkeypatch, request):
+    """The pipeline module, activated in the session's home, in a schema of this test module.
+
+    Each test module gets its own schema (``test_pipeline_<module>``), so a test that
+    populates or counts "everything" sees only its own module's sessions.
+    """
     from napari_photon import pipeline as module
 
     monkeypatch.setenv("NAPARI_PHOTON_HOME", str(photon_home))
     monkeypatch.setenv("NAPARI_PHOTON_DATABASE", "embedded")
     for var in ("DJ_HOST", "DJ_BACKEND", "DJ_PORT", "DJ_USER", "DJ_PASS"):
         monkeypatch.delenv(var, raising=False)
-    module.activate(TEST_SCHEMA)
+    name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    module.activate(f"{TEST_SCHEMA}_{name}")
     return module
 
 

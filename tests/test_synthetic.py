@@ -115,3 +115,47 @@ def test_write_tiff_volume(tmp_path: Path) -> None:
         assert tif.series[0].axes == "TZYX"
         np.testing.assert_array_equal(tif.asarray(), v.movie)
         assert tif.imagej_metadata["finterval"] == pytest.approx(0.1)
+
+
+def test_nonrigid_warp_ground_truth() -> None:
+    s = make_movie(n_frames=40, shape=(96, 96), n_neurons=6, max_shift=2.0, nonrigid=3.0,
+                   seed=7)
+    assert s.warp_basis is not None and s.warp_basis.shape[1:] == (2, 96, 96)
+    assert s.warp_weights.shape == (40, s.warp_basis.shape[0])
+    field = s.displacement()
+    assert field.shape == (40, 2, 96, 96) and field.dtype == np.float32
+    warp = field - s.shifts[:, :, None, None]
+    assert 2.5 < np.abs(warp).max() <= 3.05  # reaches about the requested bound
+    assert warp.std(axis=(2, 3)).mean() > 0.1  # varies across the field
+    np.testing.assert_allclose(s.displacement(3)[0], field[3])
+    # rigid movies have no warp, and their displacement is the shift everywhere
+    rigid = make_movie(**SMALL, seed=1)
+    assert rigid.warp_basis is None
+    np.testing.assert_allclose(rigid.displacement([2])[0, :, 5, 7], rigid.shifts[2])
+
+
+def test_nonrigid_frames_follow_the_field() -> None:
+    """A bright spot at scene position q shows up at p with p - displacement(p) = q."""
+    yy, xx = np.mgrid[:48, :48]
+    spot = np.exp(-((yy - 24.0) ** 2 + (xx - 20.0) ** 2) / 4.0).astype(np.float32)
+    shifts = np.array([[1.0, -0.5], [0.0, 0.0]], np.float32)
+    basis = np.zeros((1, 2, 48, 48), np.float32)
+    basis[0, 0] = 1.5  # uniform extra displacement along y
+    weights = np.array([[1.0], [-1.0]], np.float32)
+    traces = np.full((1, 2), 20000.0, np.float32)
+    movie = synthetic._render(np.zeros((48, 48), np.float32), spot[None], traces, shifts,
+                              pad=6, rng=np.random.default_rng(0), dtype=np.dtype(np.uint16),
+                              warp=(basis, weights))
+    for frame, (dy, dx), wy in zip(movie.astype(float), shifts, (1.5, -1.5)):
+        cy, cx = (frame * yy).sum() / frame.sum(), (frame * xx).sum() / frame.sum()
+        assert cy == pytest.approx(24.0 + dy + wy, abs=0.1)
+        assert cx == pytest.approx(20.0 + dx, abs=0.1)
+
+
+def test_hard_variant() -> None:
+    h = synthetic.make_hard_movie(n_frames=90, shape=(160, 160), n_neurons=30, seed=2)
+    assert h.masks.shape[0] == 30
+    assert np.abs(h.shifts).max() <= 12.0
+    assert np.abs(np.diff(h.shifts, axis=0)).max() > 1.0  # jumps
+    assert 2.0 - 1e-4 <= h.background.min() and h.background.max() <= 8.0 + 1e-4
+    assert synthetic.HARD["n_neurons"] == 150 and synthetic.HARD["max_shift"] == 12.0

@@ -1,27 +1,32 @@
 """ROI detection on a registered movie: activity first, anatomy for still cells.
 
 One streaming pass over the movie (:func:`summary_images`, memory bounded by a block of
-frames) accumulates per-pixel statistics of temporally binned frames:
+frames) accumulates, in photon units, per-pixel sums and the products of every pixel with
+its 8 neighbours (over frames, or over bins of ``bin_frames`` frames). From them:
 
-* ``correlation``: each pixel's temporal correlation with the mean of its 8 neighbours,
-  on binned, variance-stabilized frames (photon noise is independent from pixel to pixel,
-  so only shared signal -- a cell's calcium activity -- correlates neighbours);
-* ``activity``: the square root of the same neighbour covariance in photon units. Photon
-  noise has no covariance between pixels, so this is an unbiased image of
-  ``footprint * sd(activity)``: proportional to each cell's spatial profile, and close to
-  zero on the boundary between two independent cells;
+* ``correlation``: each pixel's temporal correlation with its 8 neighbours (averaged).
+  Photon noise is independent from pixel to pixel, so only shared signal -- a cell's
+  calcium activity -- correlates neighbours;
+* ``activity``: the square root of the neighbour covariance, in photons. Photon noise has
+  no covariance between pixels, so this is an unbiased image of
+  ``footprint * sd(calcium)``: proportional to each active cell's spatial profile, and
+  close to zero on the boundary between two independent cells. Interpolation during
+  registration does give noise a neighbour covariance proportional to brightness; its
+  level (``noise_covariance``, the median of covariance over mean) is removed first;
 * ``mean``, ``max`` and ``std`` of the photon counts.
 
 :func:`detect_rois` then seeds cells at local maxima of the smoothed correlation image
-(above a robust z threshold), grows each seed by watershed on the activity image, merges
-seeds of one cell (high saddle between them), and keeps the pixels above a fraction of
-each cell's peak. Cells that never fire are looked for in the high-passed mean image (the
-anatomical path) and added where no activity ROI lies. An optional second pass extracts
-traces (neuropil-corrected, :mod:`napari_photon.traces`) for SNR and skewness. Every
+(above median + ``threshold`` robust SDs, the SD taken from the lower half of the values),
+grows each seed by watershed on the activity image, merges seeds of one cell (high saddle
+between them), and keeps the connected pixels above a fraction of each cell's peak. Cells
+that never fire are looked for in the background-subtracted mean image (the anatomical
+path) and added where no activity ROI lies, if round and brighter than their
+surroundings. A second pass extracts neuropil-corrected traces
+(:func:`napari_photon.traces.extract_all`) for the SNR and skewness metrics. Every
 parameter is a plain JSON-serializable keyword argument.
 
 :func:`detect` (threshold the correlation image, split by watershed) is kept as the
-simple ``"correlation"`` method.
+simple ``"correlation"`` method; :func:`match_rois` scores masks against ground truth.
 """
 
 from __future__ import annotations
@@ -172,22 +177,35 @@ class _Moments:
     def __init__(self, shape: tuple[int, int]) -> None:
         self.shape = shape
         self.n = 0
+        self.offset: np.ndarray | None = None
         self.sx = np.zeros(shape)
         self.sxx = np.zeros(shape)
         self.pairs = [np.zeros(shape)[_pair_slices(*d)[0]] for d in _DIRECTIONS]
 
-    def add(self, x: np.ndarray) -> None:
+    def add(self, x: np.ndarray, pairs: bool = True) -> None:
+        # sums of deviations from a fixed per-pixel offset (the first bins' mean): the
+        # same covariances, without float32 cancellation in the per-block sums
+        if self.offset is None:
+            self.offset = x.mean(axis=0)
+        x = x - self.offset
         self.n += len(x)
-        self.sx += x.sum(axis=0, dtype=np.float64)
+        self.sx += x.sum(axis=0)
         self.sxx += np.einsum("tyx,tyx->yx", x, x)  # float32 within a block, float64 across
-        for total, d in zip(self.pairs, _DIRECTIONS):
+        for total, d in zip(self.pairs if pairs else (), _DIRECTIONS):
             p, q = _pair_slices(*d)
             total += np.einsum("tyx,tyx->yx", x[(slice(None), *p)], x[(slice(None), *q)])
+
+    def mean_sd(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of each pixel over the bins."""
+        n = max(self.n, 1)
+        dev = self.sx / n
+        sd = np.sqrt(np.maximum(self.sxx / n - dev * dev, 0))
+        return (dev if self.offset is None else dev + self.offset), sd
 
     def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(mean, covariance, correlation) of each pixel with its neighbours (averaged)."""
         n = max(self.n, 1)
-        mean = self.sx / n
+        mean = self.sx / n  # of the deviations from the offset
         sd = np.sqrt(np.maximum(self.sxx / n - mean * mean, 0))
         cov_sum = np.zeros(self.shape)
         corr_sum = np.zeros(self.shape)
@@ -200,6 +218,8 @@ class _Moments:
                 cov_sum[side] += cov
                 corr_sum[side] += corr
                 count[side] += 1
+        if self.offset is not None:
+            mean = mean + self.offset
         return mean, cov_sum / count, np.clip(corr_sum / count, -1, 1)
 
 
@@ -223,8 +243,9 @@ def summary_images(
     progress : callable(done, total), optional
         Called after each block with frames done and the total.
     bin_frames : int
-        Frames averaged into one bin for the correlation and activity images (binning
-        keeps slow calcium signal and averages photon noise away). Bins run across block
+        Frames averaged into one bin for the correlation and activity images (1: none).
+        Binning averages photon noise away when the indicator is slow compared with the
+        frame interval, and costs correlation samples otherwise. Bins run across block
         boundaries, so the result does not depend on ``frames_per_chunk``.
     units : {"auto", "photons", "stabilized"}
         What the values of ``movie`` are; ``"auto"``: a PhotonMovie's photon view, and
@@ -238,28 +259,29 @@ def summary_images(
     n_frames = len(photons)
     height, width = photons.shape[-2:]
     k = max(1, int(bin_frames))
-    s1 = np.zeros((height, width))
-    s2 = np.zeros((height, width))
     peak = np.full((height, width), -np.inf, dtype=np.float32)
     moments = _Moments((height, width))
     carry = np.zeros((0, height, width), np.float32)
     step = max(1, int(frames_per_chunk))
+    frames = _Moments((height, width)) if k > 1 else moments  # per-frame mean and std
     for t0 in range(0, n_frames, step):
         block = np.asarray(photons[t0 : t0 + step], dtype=np.float32)
-        s1 += block.sum(axis=0, dtype=np.float64)
-        s2 += np.einsum("tyx,tyx->yx", block, block)
         np.maximum(peak, block.max(axis=0), out=peak)
-        block = np.concatenate([carry, block]) if len(carry) else block
-        n_bins = len(block) // k
-        carry = block[n_bins * k :].copy()
-        if n_bins:
-            moments.add(block[: n_bins * k].reshape(n_bins, k, height, width).mean(axis=1))
+        if k == 1:
+            moments.add(block)
+        else:
+            frames.add(block, pairs=False)
+            block = np.concatenate([carry, block]) if len(carry) else block
+            n_bins = len(block) // k
+            carry = block[n_bins * k :].copy()
+            if n_bins:
+                binned = block[: n_bins * k].reshape(n_bins, k, height, width)
+                moments.add(binned.sum(axis=1) * np.float32(1 / k))
         if progress is not None:
             progress(min(t0 + step, n_frames), n_frames)
     if n_frames == 0:
         raise ValueError("the movie has no frames")
-    mean = s1 / n_frames
-    std = np.sqrt(np.maximum(s2 / n_frames - mean**2, 0))
+    mean, std = frames.mean_sd()
     binned_mean, cov, corr = moments.result()
     # Interpolation during registration mixes neighbouring pixels' photon noise: a noise
     # covariance proportional to brightness, the same over the field for rigid shifts.
@@ -438,7 +460,7 @@ def _highpass_mean(mean: np.ndarray, sigma: float,
     past its edges by odd reflection (``2 * edge - mirror``), which continues a sloping
     background instead of folding it into a spurious bump or dip along the edges.
     """
-    pad = int(math.ceil(3 * sigma))
+    pad = math.ceil(3 * sigma)
     height, width = mean.shape
     pad_y, pad_x = min(pad, height - 1), min(pad, width - 1)
     image = np.pad(mean.astype(np.float32), ((pad_y, pad_y), (pad_x, pad_x)),
@@ -535,7 +557,7 @@ def roi_metrics(masks: np.ndarray, images: SummaryImages | None = None) -> dict[
         out["compactness"][i] = min(1.0, (2 * radius / 3) / mean_dist) if area > 1 else 1.0
         out["touches_border"][i] = (ys.min() == 0 or xs.min() == 0
                                     or ys.max() == height - 1 or xs.max() == width - 1)
-        grow = max(2, int(round(radius)))
+        grow = max(2, round(radius))
         y0, y1 = max(0, ys.min() - grow), min(height, ys.max() + grow + 1)
         x0, x1 = max(0, xs.min() - grow), min(width, xs.max() + grow + 1)
         crop = m[y0:y1, x0:x1]
@@ -575,7 +597,7 @@ def detect_rois(
     anatomical_threshold: float = 8.0,
     anatomical_contrast: float = 0.08,
     anatomical_fraction: float = 0.3,
-    anatomical_compactness: float = 0.8,
+    anatomical_compactness: float = 0.9,
     background_sigma: float = 6.0,
     max_overlap: float = 0.2,
     traces: bool = True,
@@ -601,8 +623,8 @@ def detect_rois(
     bin_frames : int
         Frames per bin for the summary images.
     threshold : float
-        Seeds: local maxima of the smoothed correlation image above median + ``threshold``
-        robust SDs (1.4826 MAD) of that image.
+        Seeds: local maxima of the smoothed correlation image above its median plus
+        ``threshold`` robust SDs (1.4826 x the median distance below the median).
     fraction : float
         A ROI keeps the connected pixels above this fraction of its peak activity.
     min_area, max_area : int
@@ -671,8 +693,8 @@ def detect_rois(
         images = summary_images(movie, frames_per_chunk, staged(0), bin_frames=bin_frames,
                                 units=units)
     shape = images.mean.shape
-    seg = dict(min_area=min_area, max_area=max_area, min_distance=min_distance,
-               merge_ratio=merge_ratio, smooth_sigma=smooth_sigma, border=border)
+    seg = {"min_area": min_area, "max_area": max_area, "min_distance": min_distance,
+               "merge_ratio": merge_ratio, "smooth_sigma": smooth_sigma, "border": border}
     masks = np.zeros((0, *shape), bool)
     seeds = np.zeros((0, 2), int)
     if method == "correlation":
@@ -759,8 +781,8 @@ def match_rois(
     """
     truth = np.asarray(truth, bool)
     found = np.asarray(found, bool)
-    g = truth.reshape(len(truth), -1).astype(np.float32)
-    f = found.reshape(len(found), -1).astype(np.float32)
+    g = truth.reshape(len(truth), truth[0].size if len(truth) else 0).astype(np.float32)
+    f = found.reshape(len(found), found[0].size if len(found) else 0).astype(np.float32)
     pairs = np.zeros((0, 2), int)
     ious = np.zeros(0, np.float32)
     if len(g) and len(f):
@@ -775,6 +797,6 @@ def match_rois(
     precision = tp / len(f) if len(f) else 0.0
     recall = tp / len(g) if len(g) else 0.0
     f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
-    return dict(f1=f1, precision=precision, recall=recall, tp=tp, n_truth=len(g),
-                n_found=len(f), pairs=pairs, iou=ious,
-                mean_iou=float(ious.mean()) if tp else 0.0)
+    return {"f1": f1, "precision": precision, "recall": recall, "tp": tp, "n_truth": len(g),
+                "n_found": len(f), "pairs": pairs, "iou": ious,
+                "mean_iou": float(ious.mean()) if tp else 0.0}

@@ -186,7 +186,7 @@ def _shifts(rng: np.random.Generator, n_frames: int, max_shift: float,
 def _warp(rng: np.random.Generator, n_frames: int, shape: tuple[int, int], amplitude: float,
           frame_rate: float, n_modes: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Smooth non-rigid warp: ``n_modes`` low-frequency displacement fields (wavelengths of
-    0.7-2 frame sizes, random directions and phases), each weighted in time by a bounded,
+    1-2.5 frame sizes, random directions and phases), each weighted in time by a bounded,
     zero-mean random walk in [-1, 1]. The modes are scaled so that the largest displacement
     the movie reaches along either axis is ``amplitude``.
     """
@@ -196,7 +196,7 @@ def _warp(rng: np.random.Generator, n_frames: int, shape: tuple[int, int], ampli
     basis = np.empty((n_modes, 2, h, w), np.float32)
     for j in range(n_modes):
         for axis in range(2):
-            k = rng.uniform(0.5, 1.4)  # cycles per frame size
+            k = rng.uniform(0.4, 1.0)  # cycles per frame size
             theta = rng.uniform(0, 2 * np.pi)
             phase = rng.uniform(0, 2 * np.pi)
             wave = np.cos(2 * np.pi * k * (np.cos(theta) * yy + np.sin(theta) * xx) + phase)
@@ -278,7 +278,7 @@ def _plane(rng: np.random.Generator, shape: tuple[int, int], n_neurons: int,
            nonrigid: float = 0.0) -> tuple[np.ndarray, ...]:
     """Generate one plane: (movie, footprints, traces, background, warp or None)."""
     reach = max_shift + max(nonrigid, 0.0)
-    pad = int(math.ceil(reach)) + 2
+    pad = math.ceil(reach) + 2
     background = _background(rng, shape, baseline)
     cells = _place_cells(rng, shape, n_neurons, margin=reach + 1.0, radius=radius)
     footprints = np.zeros((n_neurons, *shape), np.float32)
@@ -331,8 +331,8 @@ def make_movie(
     dtype : numpy dtype
         Integer dtype of the counts (values are clipped to its range).
     nonrigid : float, keyword-only
-        Bound in pixels (per axis) of a smooth non-rigid warp added on top of the rigid
-        motion: a few low-frequency displacement modes (wavelengths of 0.7-2 frame sizes)
+        Largest displacement in pixels (per axis, about: checked on a coarse grid) of a
+        smooth non-rigid warp added on top of the rigid motion: a few low-frequency displacement modes (wavelengths of 1-2.5 frame sizes)
         with zero-mean, slowly varying weights, so the displacement varies across the
         field and over time. 0 (default) keeps the movie rigid. The ground truth is in
         ``warp_basis``/``warp_weights``; :meth:`SyntheticMovie.displacement` evaluates it.
@@ -364,8 +364,8 @@ def make_movie(
 
 #: The denser, dimmer, faster-moving benchmark variant: 150 neurons, baseline 2-8 photons
 #: per pixel per frame, rigid shifts up to 12 px with frequent large jumps.
-HARD: dict[str, Any] = dict(n_neurons=150, baseline=(2.0, 8.0), max_shift=12.0,
-                            jump_rate=0.5, jump_size=0.6)
+HARD: dict[str, Any] = {"n_neurons": 150, "baseline": (2.0, 8.0), "max_shift": 12.0,
+                        "jump_rate": 0.5, "jump_size": 0.6}
 
 
 def make_hard_movie(n_frames: int = 1000, shape: tuple[int, int] = (512, 512),

@@ -73,7 +73,7 @@ class TraceResult:
 def _mean_weights(masks: np.ndarray) -> sparse.csr_matrix:
     """Sparse (n, pixels) matrix whose rows average each mask (no dense float copy)."""
     n = len(masks)
-    flat = masks.reshape(n, -1)
+    flat = masks.reshape(n, int(np.prod(masks.shape[1:])))
     rows, cols = np.nonzero(flat)
     counts = np.bincount(rows, minlength=n)
     values = (1.0 / np.maximum(counts, 1))[rows].astype(np.float32)
@@ -149,7 +149,7 @@ def neuropil_masks(
         cy, cx = ys.mean(), xs.mean()
         radius = outer_factor * math.sqrt(len(ys) / math.pi) + inner_gap
         while True:
-            r = int(math.ceil(radius))
+            r = math.ceil(radius)
             y0, y1 = max(0, int(cy) - r - 1), min(height, int(cy) + r + 2)
             x0, x1 = max(0, int(cx) - r - 1), min(width, int(cx) + r + 2)
             yy, xx = np.ogrid[y0:y1, x0:x1]
@@ -286,11 +286,11 @@ def trace_metrics(result: TraceResult) -> dict[str, np.ndarray]:
     n = len(dff)
     if n == 0 or dff.shape[-1] < 3:
         empty = np.zeros(n, np.float32)
-        return dict(snr=empty, skew=empty.copy(), noise=empty.copy(), dff_peak=empty.copy())
+        return {"snr": empty, "skew": empty.copy(), "noise": empty.copy(), "dff_peak": empty.copy()}
     diff = np.diff(dff, axis=-1)
     mad = np.median(np.abs(diff - np.median(diff, axis=-1, keepdims=True)), axis=-1)
     noise = (1.4826 * mad / math.sqrt(2)).astype(np.float32)
     peak = (np.percentile(dff, 99, axis=-1) - np.median(dff, axis=-1)).astype(np.float32)
     skew = stats.skew(result.corrected, axis=-1).astype(np.float32)
-    return dict(snr=(peak / np.maximum(noise, 1e-12)).astype(np.float32),
-                skew=np.nan_to_num(skew).astype(np.float32), noise=noise, dff_peak=peak)
+    return {"snr": (peak / np.maximum(noise, 1e-12)).astype(np.float32),
+                "skew": np.nan_to_num(skew).astype(np.float32), "noise": noise, "dff_peak": peak}

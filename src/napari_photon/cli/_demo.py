@@ -15,6 +15,7 @@ from ._progress import terminal_progress
 DEMO_SCHEMA = "photon_demo"
 MICE = ("M001", "M002")
 SESSION_DATE = "2026-11-25"
+DOCKED_WIDGETS = ("Pipeline browser", "Populate", "Process recording")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -203,4 +204,6 @@ def open_viewer() -> None:
         masks=(pipeline.ROI & key).fetch1("roi_masks"),
         key=key,
     )
+    for widget in DOCKED_WIDGETS:
+        viewer.window.add_plugin_dock_widget("napari-photon", widget)
     napari.run()

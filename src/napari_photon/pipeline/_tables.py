@@ -6,6 +6,7 @@ The tables only wire algorithms (``napari_photon.motion``, ``rois``, ``traces``,
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import datajoint as dj
@@ -59,18 +60,26 @@ def session_files(key: dict) -> list[Path]:
 def _stack_dimensions(key: dict) -> set:
     """What a session folder holds, from TIFF headers only: 3 and/or 4, or "problem"
     when a file cannot be read or the folder has no stacks (Recording reports those)."""
-    found: set = set()
     try:
         files = session_files(key)
     except TiffImportError:
         return {"problem"}
-    for path in files:
-        try:
-            with TiffMovie.open(path) as tiff:
-                found.add(tiff.ndim)
-        except TiffImportError:
-            found.add("problem")
-    return found
+    return {_file_dimensions(p, *_stamp(p)) for p in files}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_dimensions(path: Path, mtime_ns: int, size: int) -> int | str:
+    """3 or 4 for a readable stack, "problem" otherwise (cached until the file changes)."""
+    try:
+        with TiffMovie.open(path) as tiff:
+            return tiff.ndim
+    except TiffImportError:
+        return "problem"
 
 
 def _sessions_holding(predicate) -> list[dict]:
@@ -310,6 +319,11 @@ class Trace(dj.Computed):
     neuropil : <blob>                 # (n_frames,) mean photons per pixel in its annulus
     dff : <blob>                      # (n_frames,) dF/F of the neuropil-corrected fluorescence
     """
+
+    @property
+    def key_source(self):
+        """ROI sets with at least one ROI (an empty set has no traces to wait for)."""
+        return ROI & "n_rois > 0"
 
     def make(self, key):
         movie = (MotionCorrected & key).fetch1("corrected_movie")

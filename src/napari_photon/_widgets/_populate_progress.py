@@ -1,0 +1,144 @@
+"""The Populate dock's progress: a run bar and a stage (frames) bar, mirrored in napari's
+activity panel through ``napari.utils.progress``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from napari.utils import cancelable_progress
+from qtpy.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
+
+from ._populate_failures import describe_key
+
+if TYPE_CHECKING:
+    from napari_photon.pipeline import PopulateEvent
+
+SCALE = 1000  # run bar resolution: per mille of the run
+
+
+class RunProgress(QWidget):
+    """Progress of one populate run, advancing with the frames processed inside each key.
+
+    The run bar shows the run's overall fraction (tables, keys, stages inside a key);
+    the stage bar shows frames done / total of the current stage of ``make``. While the
+    run lasts, napari's activity panel (bottom right of the window) shows the run bar,
+    its label naming the table and stage; its Cancel button cancels the run like the
+    dock's. (One bar there, not a nested pair: closing nested napari 0.9 bars crashed
+    in the activity panel's ``maybe_hide_progress_indicator``.)
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.run_label = QLabel("Idle", self)
+        self.run_label.setWordWrap(True)
+        self.run_bar = QProgressBar(self)
+        self.run_bar.setRange(0, SCALE)
+        self.run_bar.setValue(0)
+        self.run_bar.setFormat("%p%")
+        self.stage_label = QLabel("", self)
+        self.stage_bar = QProgressBar(self)
+        self.stage_bar.setRange(0, 1)
+        self.stage_bar.setValue(0)
+        self.stage_bar.setFormat("%v / %m frames")
+        for label in (self.run_label, self.stage_label):
+            # text changes must not resize the dock (and with it napari's canvas, which
+            # would be redrawn in the GUI thread)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.run_label.setMinimumHeight(2 * self.run_label.fontMetrics().height() + 4)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.run_label, self.run_bar, self.stage_label, self.stage_bar):
+            layout.addWidget(widget)
+        self._run: cancelable_progress | None = None
+        self._stage_name = ""
+        self._table = ""
+        self.fraction = 0.0
+        self.activity_final: tuple[int, int] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self, title: str) -> None:
+        """Reset the bars and open the activity-panel bars for a new run."""
+        self.close_activity()
+        self.activity_final = None
+        self.fraction = 0.0
+        self._stage_name = self._table = ""
+        self.run_bar.setValue(0)
+        self.stage_bar.setRange(0, 1)
+        self.stage_bar.setValue(0)
+        self.stage_label.setText("")
+        self.run_label.setText(title)
+        self._title = title
+        self._run = cancelable_progress(total=SCALE, desc=title)
+
+    def cancel_requested(self) -> bool:
+        """True once the activity panel's Cancel was clicked (safe from any thread)."""
+        run = self._run
+        return bool(run is not None and run.is_canceled)
+
+    def close_activity(self) -> None:
+        """Close the activity-panel bars (the dock's bars keep their last state).
+
+        ``activity_final`` keeps the run bar's last ``(n, total)``.
+        """
+        if self._run is not None:
+            self.activity_final = (int(self._run.n), int(self._run.total))
+        if self._run is not None:
+            self._run.close()
+        self._run = None
+
+    def finish(self, text: str) -> None:
+        """End of the run: final text, activity-panel bars closed."""
+        self.run_label.setText(text)
+        self.close_activity()
+
+    # -- events ---------------------------------------------------------------------------
+
+    def show_event(self, event: PopulateEvent) -> None:
+        """Advance the bars with one event of ``pipeline.run_populate``."""
+        self._set_fraction(event.fraction)
+        if event.kind == "table-started":
+            self._table = event.table
+            self.run_label.setText(
+                f"{event.table} (table {event.table_index + 1}/{event.n_tables}): "
+                f"{event.n_keys} key{'s' if event.n_keys != 1 else ''} to make"
+            )
+        elif event.kind == "key-started":
+            self.run_label.setText(
+                f"{event.table} (table {event.table_index + 1}/{event.n_tables}), "
+                f"key {event.key_index + 1}/{event.n_keys}: {describe_key(event.key or {})}"
+            )
+            self._stage_name = ""
+            self.stage_label.setText(f"{event.table}: starting")
+            self.stage_bar.setRange(0, 0)  # busy until the first stage reports frames
+            self._describe(f"{event.table} {event.key_index + 1}/{event.n_keys}")
+        elif event.kind == "stage":
+            self._set_stage(event.stage, event.done, event.total)
+        elif event.kind == "key-finished":
+            if self.stage_bar.maximum() == 0:
+                self.stage_bar.setRange(0, 1)
+            if event.status in ("done", "empty"):
+                self.stage_bar.setValue(self.stage_bar.maximum())
+
+    def _set_fraction(self, fraction: float) -> None:
+        self.fraction = max(self.fraction, fraction)
+        value = round(self.fraction * SCALE)
+        self.run_bar.setValue(value)
+        if self._run is not None and value > self._run.n:
+            self._run.update(value - self._run.n)
+
+    def _describe(self, text: str) -> None:
+        if self._run is not None and self._run.desc != text:
+            self._run.set_description(text)
+
+    def _set_stage(self, name: str, done: int, total: int) -> None:
+        total = max(int(total), 1)
+        done = min(max(int(done), 0), total)
+        if name != self._stage_name:
+            self._stage_name = name
+            self.stage_label.setText(f"{self._table}: {name}")
+            self.stage_bar.setRange(0, total)
+        elif self.stage_bar.maximum() != total:
+            self.stage_bar.setMaximum(total)
+        self.stage_bar.setValue(done)
+        self._describe(f"{self._table}: {name} {done}/{total}")

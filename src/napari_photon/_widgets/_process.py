@@ -1,0 +1,492 @@
+"""The process-recording dock: motion correction or ROI detection on an open recording.
+
+Preview runs the table's own ``make`` with its inserts captured and shows the result as
+layers; Commit runs ``populate`` for that one key (see :mod:`napari_photon.browse._process`).
+Both run in a napari generator worker that yields frame-level progress, and stop between
+chunks on Cancel, leaving no row and no zarr behind.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import browse
+from ..browse import Progress
+from ._params_form import ParamsForm
+from ._worker import WorkerPool, readable, relay_runtime_errors, show_message
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["ProcessRecording"]
+
+_KEY_FIELDS = ("mouse_id", "session_date", "recording_num")
+
+
+def _with_progress(call: Callable[[], Any], cancel: Callable[[], bool]) -> Generator:
+    """Generator worker body: yields :class:`Progress`, returns ``call()``'s result."""
+    return (yield from relay_runtime_errors(browse.iterate_progress(call, cancel)))
+
+
+def _ensure_pipeline(schema: str | None) -> None:
+    """Make sure the pipeline is bound to ``schema`` (the recording's)."""
+    from .. import pipeline
+
+    current = pipeline.current_schema()
+    if not current.is_activated():
+        pipeline.activate(schema or pipeline.DEFAULT_SCHEMA)
+    elif schema and current.database != schema:
+        raise RuntimeError(
+            f"this recording comes from schema {schema!r} but the pipeline is bound to "
+            f"{current.database!r}; choose {schema!r} in the pipeline browser first"
+        )
+
+
+class ProcessRecording(QWidget):
+    """Run motion correction or ROI detection on a recording open in the viewer.
+
+    The recording is taken from the layers' metadata (``layer.metadata["key"]``, as the
+    pipeline browser sets it); parameters come from a stored parameter set, optionally
+    edited in the form (an edited set is added to the parameter table when run).
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+
+    Signals
+    -------
+    choicesLoaded()
+        Parameter sets and inputs for the current recording and step are shown.
+    progressed(object)
+        A :class:`napari_photon.browse.Progress` report.
+    previewed(object)
+        The :class:`napari_photon.browse.Preview` after a preview.
+    committed(dict)
+        The stored row's key after a commit.
+    failed(str)
+        The message of a failed (or cancelled) run.
+    """
+
+    choicesLoaded = Signal()
+    progressed = Signal(object)
+    previewed = Signal(object)
+    committed = Signal(dict)
+    failed = Signal(str)
+
+    def __init__(self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.recordings: list[tuple[dict, str | None]] = []
+        self.parameter_sets: list[browse.ParameterSet] = []
+        self.inputs: list[dict] = []
+        self._fields: list[browse.ParameterField] = []
+        self._methods: list[str] = []
+        self.last_preview: browse.Preview | None = None
+        self._pool = WorkerPool(self._set_busy)
+        self._choices = WorkerPool(self._set_busy)
+        self._cancel = threading.Event()
+        self._running = False
+        self._pbar: Any = None
+        self._stage = ""
+        self._preview_layers: list = []
+        self._outcome: tuple[Any, Any] | None = None  # (signal, value) emitted when done
+        self._choices_request = 0
+
+        self.recording_box = QComboBox()
+        self.recording_box.setToolTip("Recordings open in the viewer (from layer metadata)")
+        self.recording_box.currentIndexChanged.connect(self._load_choices)
+        self.step_box = QComboBox()
+        for name, step in browse.steps().items():
+            self.step_box.addItem(step.title, name)
+        self.step_box.currentIndexChanged.connect(self._load_choices)
+        self.input_box = QComboBox()
+        self.input_box.setToolTip("The upstream row to process (for ROIs: which motion correction)")
+        self.params_box = QComboBox()
+        self.params_box.setToolTip("Stored parameter sets; edit values below to make a new one")
+        self.params_box.currentIndexChanged.connect(self._show_params)
+        self.form = ParamsForm()
+        self.form.changed.connect(self._params_edited)
+        self.edited_label = QLabel()
+        self.edited_label.setWordWrap(True)
+
+        choices = QFormLayout()
+        choices.addRow("Recording", self.recording_box)
+        choices.addRow("Step", self.step_box)
+        choices.addRow("Input", self.input_box)
+        choices.addRow("Parameters", self.params_box)
+
+        self.preview_button = QPushButton("Preview")
+        self.preview_button.setToolTip("Compute the result and show it as layers; store nothing")
+        self.preview_button.clicked.connect(self.preview)
+        self.commit_button = QPushButton("Commit")
+        self.commit_button.setToolTip(
+            "Compute and store the result through populate (what populate would store)"
+        )
+        self.commit_button.clicked.connect(self.commit)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons = QHBoxLayout()
+        for button in (self.preview_button, self.commit_button, self.cancel_button):
+            buttons.addWidget(button)
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.stage_label = QLabel()
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setVisible(False)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(choices)
+        layout.addWidget(self.form.root_native_widget, 1)
+        layout.addWidget(self.edited_label)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.stage_label)
+        layout.addWidget(self.message)
+
+        self.viewer.layers.events.inserted.connect(self._layers_changed)
+        self.viewer.layers.events.removed.connect(self._layers_changed)
+        self.viewer.layers.selection.events.active.connect(self._active_changed)
+        self._layers_changed()
+        self._set_busy(False)
+
+    # -- state -------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """True while choices load or a preview/commit runs."""
+        return self._pool.busy or self._choices.busy
+
+    @property
+    def step(self) -> browse.ProcessStep:
+        return browse.steps()[self.step_box.currentData() or "motion"]
+
+    @property
+    def recording(self) -> dict | None:
+        index = self.recording_box.currentIndex()
+        return self.recordings[index][0] if 0 <= index < len(self.recordings) else None
+
+    def _schema(self) -> str | None:
+        index = self.recording_box.currentIndex()
+        return self.recordings[index][1] if 0 <= index < len(self.recordings) else None
+
+    def _set_busy(self, _busy: bool = False) -> None:
+        running = self._pool.busy
+        ready = (
+            not self.busy
+            and self.recording is not None
+            and bool(self.parameter_sets)
+            and bool(self.inputs)
+        )
+        self.preview_button.setEnabled(ready)
+        self.commit_button.setEnabled(ready)
+        self.cancel_button.setEnabled(running)
+        for box in (self.recording_box, self.step_box, self.input_box, self.params_box):
+            box.setEnabled(not running)
+
+    def select(self, recording: dict, step: str = "motion") -> None:
+        """Choose the recording (it must be open in the viewer) and the step."""
+        wanted = browse.recording_key(recording)
+        for index, (key, _schema) in enumerate(self.recordings):
+            if {k: str(v) for k, v in key.items()} == {k: str(v) for k, v in wanted.items()}:
+                self.recording_box.setCurrentIndex(index)
+                break
+        else:
+            raise ValueError(f"{wanted} is not open in the viewer")
+        self.step_box.setCurrentIndex(self.step_box.findData(step))
+        self._load_choices()
+
+    # -- recordings in the viewer ------------------------------------------------------
+    def _layer_recording(self, layer: Any) -> tuple[dict, str | None] | None:
+        key = (layer.metadata or {}).get("key")
+        info = (layer.metadata or {}).get(browse.METADATA_KEY) or {}
+        if not isinstance(key, dict) or not all(k in key for k in _KEY_FIELDS):
+            return None
+        if info.get("table") == "VolumeRecording":
+            return None
+        return browse.recording_key(key), info.get("schema")
+
+    def _layers_changed(self, _event: Any = None) -> None:
+        found: list[tuple[dict, str | None]] = []
+        for layer in self.viewer.layers:
+            item = self._layer_recording(layer)
+            if item is not None and all(item[0] != k for k, _ in found):
+                found.append(item)
+        if [k for k, _ in found] == [k for k, _ in self.recordings]:
+            return
+        current = self.recording
+        self.recordings = found
+        self.recording_box.blockSignals(True)
+        self.recording_box.clear()
+        for key, _schema in found:
+            self.recording_box.addItem(browse.recording_label(key))
+        if current is not None and any(k == current for k, _ in found):
+            self.recording_box.setCurrentIndex([k for k, _ in found].index(current))
+        self.recording_box.blockSignals(False)
+        if self.recording != current:
+            self._load_choices()
+        self._set_busy()
+
+    def _active_changed(self, event: Any = None) -> None:
+        layer = self.viewer.layers.selection.active
+        item = self._layer_recording(layer) if layer is not None else None
+        if item is None or self._pool.busy:
+            return
+        keys = [k for k, _ in self.recordings]
+        if item[0] in keys and keys.index(item[0]) != self.recording_box.currentIndex():
+            self.recording_box.setCurrentIndex(keys.index(item[0]))
+
+    # -- parameter sets and inputs -----------------------------------------------------
+    def _load_choices(self, _index: int = 0) -> None:
+        recording, step, schema = self.recording, self.step, self._schema()
+        self.parameter_sets, self.inputs = [], []
+        self.params_box.clear()
+        self.input_box.clear()
+        self.form.set_fields([], {})
+        if recording is None:
+            show_message(self.message, "Open a recording with the pipeline browser first.")
+            self._set_busy()
+            return
+
+        def job() -> tuple:
+            _ensure_pipeline(schema)
+            return (
+                step.parameter_sets(),
+                browse.upstream_keys(step, recording),
+                step.fields(),
+                step.methods(),
+            )
+
+        self._choices_request += 1
+        request = self._choices_request
+        self._choices.start(
+            job,
+            returned=lambda result: self._choices_loaded(request, result),
+            errored=self._error,
+            finished=self._choices_finished,
+        )
+
+    def _choices_loaded(self, request: int, result: tuple) -> None:
+        if request != self._choices_request:
+            return  # the recording or step changed meanwhile
+        self.parameter_sets, self.inputs, self._fields, self._methods = result
+        self.params_box.blockSignals(True)
+        for parameter_set in self.parameter_sets:
+            self.params_box.addItem(parameter_set.label)
+        self.params_box.blockSignals(False)
+        for key in self.inputs:
+            extra = {k: v for k, v in key.items() if k not in _KEY_FIELDS}
+            self.input_box.addItem(", ".join(f"{k}={v}" for k, v in extra.items()) or "recording")
+        if not self.inputs:
+            need = self.step.upstream.__name__
+            show_message(
+                self.message, f"This recording has no {need} row yet: run that step first."
+            )
+        else:
+            show_message(self.message, "")
+        self._show_params()
+
+    def _choices_finished(self) -> None:
+        self._set_busy()
+        if not self._choices.busy:
+            self.choicesLoaded.emit()
+
+    def _base_set(self) -> browse.ParameterSet | None:
+        index = self.params_box.currentIndex()
+        return self.parameter_sets[index] if 0 <= index < len(self.parameter_sets) else None
+
+    def _show_params(self, _index: int = 0) -> None:
+        base = self._base_set()
+        if base is None:
+            self.form.set_fields([], {})
+        else:
+            self.form.set_fields(
+                self._fields, dict(base.params), base.row.get("method"), self._methods
+            )
+        self._params_edited()
+
+    def _is_edited(self, base: browse.ParameterSet) -> bool:
+        method = self.form.method()
+        changed_method = method is not None and method != base.row.get("method")
+        return changed_method or self.form.params() != base.params
+
+    def _params_edited(self, _value: Any = None) -> None:
+        base = self._base_set()
+        try:
+            edited = base is not None and self._is_edited(base)
+        except ValueError as err:
+            self.edited_label.setText(str(err))
+            return
+        self.edited_label.setText(
+            "Edited: running adds these values as a new parameter set." if edited else ""
+        )
+
+    # -- running -----------------------------------------------------------------------
+    def preview(self) -> None:
+        """Compute the step for the chosen recording and show it as layers (stores nothing)."""
+        self._run("preview")
+
+    def commit(self) -> None:
+        """Compute and store the step's result through populate."""
+        self._run("commit")
+
+    def cancel(self) -> None:
+        """Stop the run between chunks; nothing it started is kept."""
+        if self._pool.busy:
+            self._cancel.set()
+            self.stage_label.setText("Cancelling…")
+
+    def _run(self, action: str) -> None:
+        step, recording, schema = self.step, self.recording, self._schema()
+        base = self._base_set()
+        index = self.input_box.currentIndex()
+        if recording is None or base is None or not 0 <= index < len(self.inputs):
+            return
+        upstream = self.inputs[index]
+        try:
+            params = self.form.params()
+            edited = self._is_edited(base)
+        except ValueError as err:
+            self._error(err)
+            return
+        method = self.form.method()
+        values = {"method": method} if method is not None else {}
+
+        def call() -> tuple:
+            _ensure_pipeline(schema)
+            chosen = (
+                browse.ensure_parameter_set(step.params(), params, base, **values)
+                if edited
+                else base
+            )
+            key = browse.process_key(step, upstream, chosen)
+            if action == "preview":
+                result = browse.preview(step, key)
+                return action, result, browse.preview_layers(result, schema or "")
+            stored = browse.commit(step, key)
+            return action, stored, _stored_layers(step, stored)
+
+        self._cancel = threading.Event()
+        self._stage = ""
+        from napari.utils import progress
+
+        self._pbar = progress(total=0, desc=f"{step.title}")
+        self.progress_bar.setRange(0, 0)
+        self.stage_label.setText(f"{step.title}: starting…")
+        show_message(self.message, "")
+        self._pool.start(
+            _with_progress,
+            call,
+            self._cancel.is_set,
+            yielded=self._progress,
+            returned=self._finished,
+            errored=self._error,
+            finished=self._close_progress,
+        )
+
+    def _progress(self, report: Progress) -> None:
+        pbar, new_stage = self._pbar, report.stage != self._stage
+        self._stage = report.stage
+        if pbar is not None:
+            # napari's progress may process events (even this run's end) while updating
+            if new_stage:
+                pbar.set_description(report.stage)
+                pbar.reset(total=report.total)
+            pbar.update(report.done - pbar.n)
+        self.progress_bar.setRange(0, max(report.total, 1))
+        self.progress_bar.setValue(report.done)
+        self.stage_label.setText(f"{report.stage}: {report.done} / {report.total}")
+        self.progressed.emit(report)
+
+    def _close_progress(self) -> None:
+        if self._pbar is not None:
+            self._pbar.close()
+            self._pbar = None
+        if self.progress_bar.maximum() == 0:
+            self.progress_bar.setRange(0, 1)
+        self._set_busy()
+        outcome, self._outcome = self._outcome, None
+        if outcome is not None:
+            signal, value = outcome
+            signal.emit(value)
+
+    def _finished(self, result: tuple) -> None:
+        action, value, layer_data = result
+        self._remove_preview_layers()
+        layers = self._add_layers(layer_data)
+        self.progress_bar.setValue(self.progress_bar.maximum())
+        if action == "preview":
+            self._preview_layers = layers
+            self.last_preview = value
+            self.stage_label.setText("Preview ready (not stored)")
+            show_message(self.message, f"Preview: {value.summary()}")
+            self._outcome = (self.previewed, value)
+        else:
+            self.stage_label.setText("Committed")
+            stored = browse.describe_key(value)
+            show_message(self.message, f"Stored {self.step.target.__name__} {stored}")
+            self._load_choices()
+            self._outcome = (self.committed, value)
+
+    def _error(self, error: BaseException) -> None:
+        from ..storage import Cancelled
+
+        if isinstance(error, Cancelled):
+            text = "Cancelled: nothing was stored."
+            self.stage_label.setText("Cancelled")
+            show_message(self.message, text)
+        elif isinstance(error, browse.AlreadyStored):
+            text = f"{readable(error)} (choose other parameters)"
+            self.stage_label.setText("Already stored")
+            show_message(self.message, text, error=True)
+        else:
+            text = readable(error)
+            self.stage_label.setText("Failed")
+            show_message(self.message, text, error=True, notify=True)
+        if self._pool.busy:
+            self._outcome = (self.failed, text)  # emitted once the run has ended
+        else:
+            self.failed.emit(text)
+
+    # -- layers ------------------------------------------------------------------------
+    def _add_layers(self, layer_data: list) -> list:
+        from napari.layers import Layer
+
+        return [
+            self.viewer.add_layer(Layer.create(data, kwargs, layer_type))
+            for data, kwargs, layer_type in layer_data
+        ]
+
+    def _remove_preview_layers(self) -> None:
+        for layer in self._preview_layers:
+            if layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+        self._preview_layers = []
+
+
+def _stored_layers(step: browse.ProcessStep, key: dict) -> list:
+    """Layer data of what a commit stored (read back from the tables, lazily)."""
+    all_steps = browse.steps()
+    motion = {k: key[k] for k in all_steps["motion"].params.primary_key}
+    tables = browse.PipelineTables.from_pipeline()
+    if step.name == "motion":
+        opened = browse.open_recording(tables, "recording", key, motion=motion)
+        return browse.recording_layers(opened, roles=("corrected",))
+    rois = {k: key[k] for k in all_steps["rois"].params.primary_key}
+    opened = browse.open_recording(tables, "recording", key, motion=motion, rois=rois)
+    return browse.recording_layers(opened, roles=("rois",))

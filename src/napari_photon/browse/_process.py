@@ -1,0 +1,288 @@
+"""Processing one recording: preview a step's result, then commit it through populate.
+
+A *step* is one Computed table with its parameter table: motion correction
+(``MotionCorrected`` x ``MotionParams``) or ROI detection (``ROI`` x ``RoiParams``).
+
+* :func:`preview` runs the table's own ``make`` for one key with its inserts (and its part
+  tables' inserts) captured: the rows ``make`` would insert, held in memory, nothing
+  stored. A ``<photon@>`` value is read through block by block as the codec would read
+  it (with the same progress and cancel checks), so whatever ``make`` learns while a movie
+  streams (e.g. registration QC) is there; the movie itself stays lazy.
+* :func:`commit` runs ``populate`` restricted to that key, the code path every populate
+  takes (transaction, ``make``, clean-up of a failed or cancelled insert), so the stored
+  row is exactly what populate stores with those parameters.
+
+Both report progress and honour cancellation through :func:`napari_photon.pipeline.reporting`
+set by the caller (see :mod:`napari_photon.browse._runner`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._params import ParameterField, ParameterSet, enum_choices, parameter_fields, parameter_sets
+
+__all__ = [
+    "AlreadyStored",
+    "Preview",
+    "ProcessStep",
+    "commit",
+    "preview",
+    "process_key",
+    "steps",
+    "upstream_keys",
+]
+
+
+class AlreadyStored(Exception):
+    """The result for this key is stored already."""
+
+
+@dataclass(frozen=True)
+class ProcessStep:
+    """One processing step of the pipeline.
+
+    Attributes
+    ----------
+    name : str
+        ``"motion"`` or ``"rois"``.
+    title : str
+        For people: ``"Motion correction"``, ``"ROI detection"``.
+    target : DataJoint table class
+        The Computed table the step fills.
+    params : DataJoint table class
+        Its parameter table.
+    upstream : DataJoint table class
+        The table whose rows the step processes (Recording, MotionCorrected).
+    function : callable
+        The algorithm ``make`` calls with the parameter set's ``params`` as keyword
+        arguments (``motion.estimate_motion``, ``rois.detect_rois``).
+    """
+
+    name: str
+    title: str
+    target: Any
+    params: Any
+    upstream: Any
+    function: Callable[..., Any]
+
+    def parameter_sets(self) -> list[ParameterSet]:
+        return parameter_sets(self.params())
+
+    def fields(self) -> list[ParameterField]:
+        """The function's tunable keyword arguments (what a form can edit)."""
+        return parameter_fields(self.function)
+
+    def methods(self) -> list[str]:
+        """The ``method`` values the parameter table allows ([] without such a column)."""
+        return enum_choices(self.params(), "method")
+
+
+def steps() -> dict[str, ProcessStep]:
+    """The processing steps, by name (tables of :mod:`napari_photon.pipeline`)."""
+    from .. import motion, pipeline, rois
+
+    return {
+        "motion": ProcessStep(
+            "motion",
+            "Motion correction",
+            pipeline.MotionCorrected,
+            pipeline.MotionParams,
+            pipeline.Recording,
+            motion.estimate_motion,
+        ),
+        "rois": ProcessStep(
+            "rois",
+            "ROI detection",
+            pipeline.ROI,
+            pipeline.RoiParams,
+            pipeline.MotionCorrected,
+            rois.detect_rois,
+        ),
+    }
+
+
+def upstream_keys(step: ProcessStep, recording: dict) -> list[dict]:
+    """Keys of the upstream rows of ``recording`` the step can process.
+
+    For motion correction that is the recording itself; for ROI detection, each of its
+    motion-corrected versions (one per motion parameter set).
+    """
+    upstream = step.upstream()
+    restriction = {k: recording[k] for k in ("mouse_id", "session_date", "recording_num")}
+    return [dict(k) for k in (upstream & restriction).keys(order_by=list(upstream.primary_key))]
+
+
+def process_key(step: ProcessStep, upstream_key: dict, parameter_set: ParameterSet) -> dict:
+    """The target table's primary key for an upstream row and a parameter set."""
+    key = {**upstream_key, **parameter_set.key}
+    return {name: key[name] for name in step.target.primary_key}
+
+
+def describe_key(key: dict) -> str:
+    """``name=value, ...`` of a key, for messages."""
+    return ", ".join(f"{name}={value}" for name, value in key.items())
+
+
+def is_stored(step: ProcessStep, key: dict) -> bool:
+    return len(step.target & key) > 0
+
+
+@dataclass
+class Preview:
+    """What ``make`` would insert for ``key``, not stored.
+
+    Attributes
+    ----------
+    step : ProcessStep
+    key : dict
+    rows : list of dict
+        The rows ``make`` handed to ``insert``/``insert1``. ``<photon@>`` values are the
+        lazy sources ``make`` would encode (e.g. ``Stabilized``), nothing written.
+    parts : dict
+        ``{part name: rows}`` inserted into part tables (e.g. ``MotionCorrected.QC``).
+    """
+
+    step: ProcessStep
+    key: dict
+    rows: list[dict] = field(default_factory=list)
+    parts: dict[str, list[dict]] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """A line about the result, e.g. ``"shift_y: -2.9 .. 3.1"``, ``"n_rois: 12"``."""
+        import numpy as np
+
+        if not self.rows:
+            return "no rows"
+        row = self.rows[0]
+        parts = []
+        for name, value in row.items():
+            if name in self.step.target.primary_key:
+                continue
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                parts.append(f"{name}: {value:g}")
+            elif isinstance(value, np.ndarray) and value.ndim == 1 and value.size:
+                parts.append(f"{name}: {value.min():.2f} .. {value.max():.2f}")
+        if len(self.rows) > 1:
+            parts.insert(0, f"{len(self.rows)} rows")
+        return "; ".join(parts) or f"{len(self.rows)} row(s)"
+
+
+def _photon_fields(table: Any) -> set[str]:
+    return {
+        name
+        for name, attr in table.heading.attributes.items()
+        if attr.codec is not None and getattr(attr.codec, "name", None) == "photon"
+    }
+
+
+def _stream(value: Any) -> None:
+    """Read a ``<photon@>`` input block by block as the codec would, storing nothing.
+
+    Progress and cancel come from :func:`napari_photon.storage.write_options` as ``make``
+    set them around its insert.
+    """
+    from ..storage._options import check_cancel, current_write_options
+
+    data = getattr(value, "data", value)
+    if not all(hasattr(data, a) for a in ("shape", "__getitem__")):
+        return
+    options = current_write_options()
+    n_frames = int(data.shape[0])
+    block = int(getattr(data, "frames_per_chunk", 0) or getattr(value, "frames_per_chunk", 0) or 64)
+    for t0 in range(0, n_frames, max(block, 1)):
+        t1 = min(n_frames, t0 + block)
+        np.asarray(data[t0:t1])
+        if options.progress is not None:
+            options.progress(t1, n_frames)
+        check_cancel(options)
+
+
+class _Capture:
+    """Stands in for a table's ``insert``/``insert1``: keeps the rows, streams movies."""
+
+    def __init__(self, table: Any, rows: list[dict]) -> None:
+        self._photon = _photon_fields(table)
+        self._rows = rows
+
+    def insert1(self, row: Any, **_: Any) -> None:
+        row = dict(row)
+        for name in self._photon & set(row):
+            _stream(row[name])
+        self._rows.append(row)
+
+    def insert(self, rows: Any, **_: Any) -> None:
+        for row in rows:
+            self.insert1(row)
+
+
+def _part_names(table: Any) -> list[str]:
+    import datajoint as dj
+
+    return [
+        name
+        for name, value in vars(type(table)).items()
+        if isinstance(value, type) and issubclass(value, dj.Part)
+    ]
+
+
+def preview(step: ProcessStep, key: dict) -> Preview:
+    """Run the step's ``make`` for ``key`` with its inserts captured, storing nothing.
+
+    Raises
+    ------
+    napari_photon.storage.Cancelled
+        When the caller's :func:`napari_photon.pipeline.reporting` asks to cancel.
+    """
+    from ..storage import remove_on_failure
+
+    captured = Preview(step, dict(key))
+    table = step.target()
+    master = _Capture(table, captured.rows)
+    # instance attributes shadow the methods (and part classes) for this object only
+    table.insert1 = master.insert1
+    table.insert = master.insert
+    for name in _part_names(table):
+        part = getattr(type(table), name)()
+        setattr(table, name, _Capture(part, captured.parts.setdefault(name, [])))
+    with remove_on_failure():  # anything make writes by other routes goes if it fails
+        table.make(dict(key))
+    return captured
+
+
+def commit(step: ProcessStep, key: dict) -> dict:
+    """Compute and store the step's result for ``key`` through ``populate``.
+
+    Returns
+    -------
+    dict
+        The stored row's primary key.
+
+    Raises
+    ------
+    AlreadyStored
+        When the row exists already.
+    LookupError
+        When populate had nothing to do for ``key`` (no upstream row or parameter set).
+    napari_photon.storage.Cancelled
+        When cancelled: populate's transaction is rolled back and the zarr removed.
+    """
+    from .. import pipeline
+
+    key = {name: key[name] for name in step.target.primary_key}
+    if is_stored(step, key):
+        raise AlreadyStored(f"{step.target.__name__} already holds {describe_key(key)}")
+    results = pipeline.populate(key, tables=(step.target,))
+    for result in results:
+        if result.errors:
+            raise RuntimeError(result.errors[0][1])
+    if not is_stored(step, key):
+        raise LookupError(
+            f"populate stored nothing for {describe_key(key)}: is the upstream row "
+            f"({step.upstream.__name__}) there, and the parameter set?"
+        )
+    return key

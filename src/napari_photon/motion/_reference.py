@@ -1,0 +1,128 @@
+"""Reference image: an average of frames registered to it, iterated."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import fft
+
+from . import _fourier as F
+from ._engine import Settings, reference_spectrum
+
+
+def reference_runs(n_frames: int, n_reference: int, max_runs: int = 8,
+                   min_run: int = 25) -> list[tuple[int, int]]:
+    """Contiguous runs of frames, evenly spread over the movie, ``n_reference`` in all."""
+    n_reference = max(1, min(n_reference, n_frames))
+    if n_reference >= n_frames:
+        return [(0, n_frames)]
+    runs = max(1, min(max_runs, n_reference // min_run))
+    length = math.ceil(n_reference / runs)
+    starts = np.linspace(0, n_frames - length, runs).round().astype(int)
+    out: list[tuple[int, int]] = []
+    for s in starts:  # merge overlaps
+        e = int(s) + length
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((int(s), e))
+    return out
+
+
+def _read(movie: Any, runs: list[tuple[int, int]], block: int):
+    for t0, t1 in runs:
+        for a in range(t0, t1, block):
+            yield np.asarray(movie[a:min(a + block, t1)], dtype=np.float32)
+
+
+KEEP_BLOCKS = 4  # reference frames are kept in memory if they fit in 4 blocks, else re-read
+
+
+def build_reference(movie: Any, settings: Settings, block: int = 64) -> tuple[np.ndarray, dict]:
+    """Reference image (movie resolution, float32) from ``settings.reference_frames``
+    frames in evenly spread runs.
+
+    The frames are binned (twice the estimation binning, so each round is cheap) and
+    registered to their mean; the mean of the registered frames becomes the next reference
+    (``settings.iterations`` rounds; in the first round only the better-matching half of the
+    frames is averaged, so frames caught mid-jump do not blur it). Averages of shifted
+    frames are formed in the Fourier domain (a sum of phase-ramped spectra, no inverse FFT
+    per frame). The final reference is the full-resolution average of the frames shifted to
+    the median position; the bands that circular shifts wrap are edge-clamped.
+
+    Memory: the frames if they fit in 4 blocks (else they are read twice), and their
+    binned copies.
+    """
+    s = settings
+    t, h, w = (int(n) for n in movie.shape)
+    runs = reference_runs(t, s.reference_frames)
+    n = sum(b - a for a, b in runs)
+    keep = n <= KEEP_BLOCKS * block
+    kept: list[np.ndarray] = []
+    rb = _reference_binning(s, h, w)
+    small = []
+    for x in _read(movie, runs, block):
+        small.append(F.binned(x, rb))
+        if keep:
+            kept.append(x)
+    fb = np.concatenate(small)
+    del small
+    _, hb, wb = fb.shape
+    sub = Settings(**{**s.to_dict(), "binning": rb})
+    window = F.taper(hb, wb)
+    radius = (s.max_shift / rb, s.max_shift / rb)
+    plain = None
+    disp = np.zeros((n, 2))
+    peak = np.ones(n)
+    ref_b = fb.mean(axis=0)
+    for it in range(s.iterations):
+        conj, filt = reference_spectrum(ref_b, sub)
+        disp = np.empty((n, 2))
+        peak = np.empty(n)
+        for a in range(0, n, block):
+            disp[a:a + block], peak[a:a + block], _ = F.correlate(
+                fb[a:a + block], window, conj, radius, s.whiten, filt)
+        disp -= np.median(disp, axis=0)
+        if it == s.iterations - 1:
+            break
+        if plain is None:
+            plain = np.stack([fft.rfft2(f, workers=1) for f in fb])
+        use = peak >= np.median(peak) if it == 0 else np.ones(n, bool)
+        ref_b = _fourier_mean(plain[use], disp[use], hb, wb)
+    del plain, fb
+    shifts = -disp * rb
+    info = {"frames": int(n), "runs": runs, "displacement": (disp * rb).astype(np.float32),
+            "peak": np.asarray(peak, np.float32)}
+    frames = kept if keep else _read(movie, runs, block)
+    acc = np.zeros((h, w // 2 + 1), np.complex64)
+    i = 0
+    for x in frames:
+        for frame in x:
+            spec = fft.rfft2(frame, workers=1)
+            if s.iterations:
+                spec *= F.phase_ramp(h, w, shifts[i])
+            acc += spec
+            i += 1
+    ref = fft.irfft2(acc / np.float32(n), s=(h, w)).astype(np.float32)
+    if s.iterations:
+        F.clamp_borders(ref, np.maximum(shifts.max(axis=0), 0.0))
+        F.clamp_borders(ref, np.minimum(shifts.min(axis=0), 0.0))
+    return ref, info
+
+
+def _reference_binning(s: Settings, h: int, w: int) -> int:
+    """Twice the estimation binning while the binned frame keeps at least 96 pixels."""
+    b = s.binning * 2
+    while b > s.binning and min(h, w) // b < 96:
+        b //= 2
+    return max(1, b)
+
+
+def _fourier_mean(spectra: np.ndarray, disp: np.ndarray, hb: int, wb: int) -> np.ndarray:
+    """Mean of frames (given by their spectra) each shifted by ``-disp`` (circular)."""
+    acc = np.zeros((hb, wb // 2 + 1), np.complex64)
+    for spec, d in zip(spectra, disp):
+        acc += spec * F.phase_ramp(hb, wb, -d)
+    return fft.irfft2(acc / np.float32(max(len(spectra), 1)), s=(hb, wb)).astype(np.float32)

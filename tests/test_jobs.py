@@ -1,0 +1,188 @@
+"""``napari_photon.pipeline._jobs``: counts, cancellable populate with progress, retry."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from conftest import zarr_folders
+
+from napari_photon import synthetic
+from napari_photon.pipeline._jobs import _Progress
+
+_mice = itertools.count(1)
+DATE = "2026-11-25"
+
+
+# The movie of test_pipeline's design-document test, in which ROI detection finds ROIs
+# (a key with zero ROIs cannot make its Trace); the small default is for import tests.
+DESIGN = {"n_frames": 150, "shape": (96, 96), "n_neurons": 8, "max_shift": 3, "seed": 4}
+SMALL = {"n_frames": 40, "shape": (48, 48), "n_neurons": 3, "seed": 5}
+
+
+def new_session(pipeline, n_files: int = 1, **movie) -> dict:
+    """A session with ``n_files`` TIFF stacks; returns ``{"mouse_id": ...}``.
+
+    ``movie`` are ``synthetic.make_movie`` arguments (default ``SMALL``); file ``i`` uses
+    ``seed + i``.
+    """
+    mouse = f"J{next(_mice):03d}"
+    pipeline.Mouse.insert1({"mouse_id": mouse})
+    key = {"mouse_id": mouse, "session_date": DATE}
+    pipeline.Session.insert1(key)
+    folder = pipeline.session_folder(key)
+    folder.mkdir(parents=True)
+    kwargs = {**SMALL, **movie}
+    for i in range(n_files):
+        frames = synthetic.make_movie(**{**kwargs, "seed": kwargs["seed"] + i}).movie
+        synthetic.write_tiff(folder / f"{chr(97 + i)}.tif", frames)
+    return {"mouse_id": mouse}
+
+
+def counts_of(pipeline, table, key):
+    return pipeline.table_counts(table, key)
+
+
+# ------------------------------------------------------------------------------ pure model
+
+
+def test_progress_fraction_is_monotone_and_splits_stages():
+    p = _Progress(n_tables=2)
+    seen = [p.start_table(0, n_keys=2), p.start_key(0)]
+    # first key: unknown stage count, each new stage gets half of what is left
+    seen += [p.stage("a", 5, 10), p.stage("a", 10, 10), p.stage("b", 0, 4), p.stage("b", 4, 4)]
+    # table share 1/2 * key share 1/2 * first stage gets 1/2 of the key * half of its frames
+    assert seen[2] == pytest.approx(0.5 * 0.5 * 0.5 * 0.5)
+    seen.append(p.finish_key())
+    assert seen[-1] == pytest.approx(0.25)
+    # second key: two stages expected, each gets half the key
+    seen += [p.start_key(1), p.stage("a", 10, 10)]
+    assert seen[-1] == pytest.approx(0.25 + 0.125)
+    seen += [p.stage("b", 2, 4), p.finish_key(), p.finish_table()]
+    assert seen[-1] == pytest.approx(0.5)
+    seen += [p.start_table(1, n_keys=0), p.finish_table()]
+    assert seen[-1] == pytest.approx(1.0)
+    assert all(b >= a for a, b in itertools.pairwise(seen))
+
+
+# ------------------------------------------------------------------------------ database
+
+
+def test_counts_and_populate_one_table_with_frame_progress(pipeline):
+    key = new_session(pipeline, n_files=2)
+    before = counts_of(pipeline, pipeline.Recording, key)
+    assert (before.total, before.done, before.pending, before.error) == (1, 0, 1, 0)
+    assert before.tier == "Imported"
+
+    events = list(pipeline.run_populate(key, tables=("Recording",)))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "run-started" and kinds[-1] == "run-finished"
+    assert events[0].tables == ("Recording",)
+    stages = [e for e in events if e.kind == "stage"]
+    # progress inside the key: the two files' import stages, frame by frame
+    assert {"import a.tif", "import b.tif"} <= {e.stage for e in stages}
+    assert ("import b.tif", 40, 40) in {(e.stage, e.done, e.total) for e in stages}
+    fractions = [e.fraction for e in events]
+    assert all(b >= a for a, b in itertools.pairwise(fractions))
+    assert 0 < stages[0].fraction < 1 and fractions[-1] == 1.0
+    finished = [e for e in events if e.kind == "key-finished"]
+    assert [e.status for e in finished] == ["done"]
+    table_done = next(e for e in events if e.kind == "table-finished")
+    assert table_done.counts.done == 1 and table_done.counts.pending == 0
+
+    after = counts_of(pipeline, pipeline.Recording, key)
+    assert (after.total, after.done, after.pending, after.error) == (1, 1, 0, 0)
+    assert len(pipeline.Recording & key) == 2  # one key, two rows: counted once
+    # the next table's keys appeared
+    motion = counts_of(pipeline, pipeline.MotionCorrected, key)
+    assert (motion.total, motion.done, motion.pending) == (2, 0, 2)
+
+
+def test_populate_all_in_dependency_order(pipeline):
+    key = new_session(pipeline, **DESIGN)
+    events = list(pipeline.run_populate(key))
+    order = [e.table for e in events if e.kind == "table-started"]
+    assert order == [t.__name__ for t in pipeline.COMPUTED]
+    assert events[-1].fraction == 1.0 and not events[-1].cancelled and events[-1].n_errors == 0
+    statuses = {(e.table, e.status) for e in events if e.kind == "key-finished"}
+    assert {status for _, status in statuses} == {"done"}, statuses
+    for counts in pipeline.job_counts(key):
+        assert counts.error == 0 and counts.reserved == 0 and counts.pending == 0, counts
+        assert counts.done == counts.total, counts
+        # a session of 2D stacks is no VolumeRecording key; every other table made one
+        assert counts.total == (0 if counts.table == "VolumeRecording" else 1), counts
+    assert len(pipeline.Trace & key) >= 1
+
+
+def test_cancel_between_chunks_leaves_no_row_no_zarr_and_requeues(pipeline, store_root):
+    key = new_session(pipeline)
+    list(pipeline.run_populate(key, tables=("Recording",)))
+    before = zarr_folders(store_root)
+    flag: list[bool] = []
+    events = []
+    for event in pipeline.run_populate(key, tables=("MotionCorrected",), cancel=lambda: bool(flag)):
+        events.append(event)
+        if event.kind == "stage" and event.stage == "motion correction":
+            flag.append(True)  # seen at the next chunk check, inside the zarr write
+    assert flag, "never reached the motion-correction write"
+    assert events[-1].kind == "run-finished" and events[-1].cancelled
+    assert events[-1].fraction < 1.0
+    assert [e.status for e in events if e.kind == "key-finished"] == ["cancelled"]
+    assert len(pipeline.MotionCorrected & key) == 0
+    assert zarr_folders(store_root) == before
+    counts = counts_of(pipeline, pipeline.MotionCorrected, key)
+    assert (counts.done, counts.pending, counts.error, counts.reserved) == (0, 1, 0, 0)
+    assert pipeline.failed_keys(key) == []
+
+
+def test_closing_the_generator_cancels_and_cleans_up(pipeline, store_root):
+    key = new_session(pipeline)
+    before = zarr_folders(store_root)
+    run = pipeline.run_populate(key, tables=("Recording",))
+    for event in run:
+        if event.kind == "stage":
+            break
+    run.close()  # GeneratorExit: the helper thread rolls back and is joined
+    assert len(pipeline.Recording & key) == 0
+    assert zarr_folders(store_root) == before
+    assert counts_of(pipeline, pipeline.Recording, key).pending == 1
+
+
+def test_failed_key_is_listed_and_retry_works_after_fixing(pipeline, store_root):
+    key = new_session(pipeline)
+    folder = pipeline.session_folder({**key, "session_date": DATE})
+    (folder / "b.tif").write_bytes(b"II*\x00 this is not a tiff")
+    before = zarr_folders(store_root)
+
+    events = list(pipeline.run_populate(key, tables=("Recording",)))
+    failed = [e for e in events if e.kind == "key-finished" and e.status == "error"]
+    assert len(failed) == 1 and "not a readable TIFF" in failed[0].error
+    assert events[-1].n_errors == 1 and not events[-1].cancelled
+    assert zarr_folders(store_root) == before  # a.tif's zarr was removed with the rollback
+    counts = counts_of(pipeline, pipeline.Recording, key)
+    assert (counts.done, counts.pending, counts.error) == (0, 0, 1)
+    failures = pipeline.failed_keys(key)
+    assert [f.table for f in failures] == ["Recording"]
+    assert failures[0].key == {
+        "mouse_id": key["mouse_id"],
+        "session_date": failures[0].key["session_date"],
+    }
+    assert "not a readable TIFF" in failures[0].message
+
+    # a plain populate does not retry a failed key
+    list(pipeline.run_populate(key, tables=("Recording",)))
+    assert counts_of(pipeline, pipeline.Recording, key).error == 1
+
+    movie = synthetic.make_movie(n_frames=20, shape=(48, 48), n_neurons=2, seed=3).movie
+    synthetic.write_tiff(folder / "b.tif", movie)
+    events = list(pipeline.retry_failed(failures))
+    assert [e.status for e in events if e.kind == "key-finished"] == ["done"]
+    counts = counts_of(pipeline, pipeline.Recording, key)
+    assert (counts.done, counts.pending, counts.error) == (1, 0, 0)
+    assert pipeline.failed_keys(key) == []
+    assert len(pipeline.Recording & key) == 2
+
+
+def test_unknown_table_name_is_rejected(pipeline):
+    with pytest.raises(ValueError, match="not an auto-populated"):
+        pipeline.run_populate(tables=("Mouse",))

@@ -1,0 +1,178 @@
+"""ROI detection (napari_photon.rois): small synthetic movies, fast enough for CI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from napari_photon import rois, synthetic
+
+
+@pytest.fixture(scope="module")
+def small():
+    """300 frames of 128 x 128, 8 cells, no motion."""
+    return synthetic.make_movie(n_frames=300, shape=(128, 128), n_neurons=8, max_shift=0,
+                                seed=1)
+
+
+@pytest.fixture(scope="module")
+def dense():
+    """The hard variant's density and dimness (150 cells per 512 x 512, 2-8 photons)."""
+    return synthetic.make_movie(n_frames=400, shape=(160, 160), n_neurons=15,
+                                baseline=(2.0, 8.0), max_shift=0, seed=2)
+
+
+@pytest.fixture(scope="module")
+def found(small):
+    return rois.detect_rois(small.movie)
+
+
+def test_masks_found_on_small_movie(small, found):
+    score = rois.match_rois(small.masks, found.masks)
+    assert found.masks.shape[1:] == small.masks.shape[1:] and found.masks.dtype == bool
+    assert score["f1"] >= 0.9, score
+    assert score["mean_iou"] >= 0.8
+
+
+def test_dense_dim_movie(dense):
+    result = rois.detect_rois(dense.movie, traces=False)
+    score = rois.match_rois(dense.masks, result.masks)
+    assert score["f1"] >= 0.9, score
+
+
+def test_metrics_shapes_and_ranges(found):
+    n = len(found)
+    m = found.metrics
+    expected = {"area", "centroid_y", "centroid_x", "radius", "compactness", "eccentricity",
+                "solidity", "touches_border", "correlation", "peak_correlation", "activity",
+                "brightness", "contrast", "anatomical", "seed_y", "seed_x", "snr", "skew",
+                "noise", "dff_peak"}
+    assert expected <= set(m)
+    assert all(len(v) == n for v in m.values())
+    assert np.all((m["area"] >= 30) & (m["area"] <= 500))
+    assert np.all((m["compactness"] > 0.5) & (m["compactness"] <= 1))
+    assert np.all((m["correlation"] >= -1) & (m["correlation"] <= m["peak_correlation"]))
+    assert np.all(m["peak_correlation"] <= 1)
+    assert np.all(m["activity"] > 0) and np.all(m["brightness"] > 0)
+    assert np.all(np.isfinite(m["skew"])) and np.median(m["snr"]) > 3
+    # each seed lies inside its own mask
+    assert all(found.masks[i, m["seed_y"][i], m["seed_x"][i]] for i in range(n))
+    table = found.table()
+    assert table.shape == (n,) and set(table.dtype.names) == set(m)
+
+
+def test_params_are_json(found):
+    params = json.loads(json.dumps(found.params))
+    assert params["method"] == "activity" and params["min_area"] == 30
+
+
+def test_summary_images_streaming_equals_in_memory(small):
+    movie = small.movie[:120]
+    whole = rois.summary_images(movie, frames_per_chunk=len(movie), bin_frames=3)
+    streamed = rois.summary_images(movie, frames_per_chunk=7, bin_frames=3)
+    for name in ("mean", "max", "std", "correlation", "activity"):
+        np.testing.assert_allclose(getattr(streamed, name), getattr(whole, name),
+                                   rtol=1e-4, atol=1e-4, err_msg=name)
+    assert streamed.n_frames == 120 and streamed.bin_frames == 3
+    np.testing.assert_allclose(whole.mean, movie.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(whole.max, movie.max(axis=0))
+
+
+def test_progress_reaches_total(small):
+    calls = []
+    rois.detect_rois(small.movie[:100], frames_per_chunk=32,
+                     progress=lambda done, total: calls.append((done, total)))
+    done = [d for d, _ in calls]
+    assert calls[-1] == (200, 200)  # two passes: summary images, then traces
+    assert done == sorted(done) and len(calls) == 8
+
+
+def test_photon_movie_input(small, found, tmp_path):
+    from napari_photon.storage import save_movie
+
+    stored = save_movie(tmp_path / "m.zarr", small.movie)
+    result = rois.detect_rois(stored)
+    assert rois.match_rois(small.masks, result.masks)["f1"] >= 0.9
+    assert rois.match_rois(found.masks, result.masks)["f1"] >= 0.9
+
+
+def test_stabilized_units(small):
+    counts = small.movie[:150].astype(np.float32)
+    stabilized = 2 * np.sqrt(counts + 0.375)
+    a = rois.summary_images(counts)
+    b = rois.summary_images(stabilized, units="stabilized")
+    np.testing.assert_allclose(a.mean, b.mean, rtol=1e-4, atol=1e-4)
+
+
+def test_anatomical_path_finds_still_cell():
+    """One cell never fires, one does: the activity path needs the mean image for it."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:96, :96]
+    still = np.exp(-((yy - 30) ** 2 + (xx - 30) ** 2) / 30.0)
+    active = np.exp(-((yy - 65) ** 2 + (xx - 62) ** 2) / 30.0)
+    n = 300
+    calcium = np.zeros(n)
+    for t0 in (40, 130, 220):
+        calcium[t0:] += np.exp(-np.arange(n - t0) / 20.0)
+    rate = 10 + 5 * still[None] + 20 * calcium[:, None, None] * active[None]
+    movie = rng.poisson(rate).astype(np.uint16)
+    truth = np.stack([still > 0.25, active > 0.25])
+
+    no_anatomy = rois.detect_rois(movie, anatomical=False, traces=False)
+    assert rois.match_rois(truth[1:], no_anatomy.masks)["f1"] == 1.0
+    assert not no_anatomy.masks[:, 30, 30].any()
+
+    both = rois.detect_rois(movie, traces=False)
+    score = rois.match_rois(truth, both.masks)
+    assert score["f1"] == 1.0, score
+    still_roi = both.masks[:, 30, 30].argmax()
+    assert both.metrics["anatomical"][still_roi]
+    assert not both.metrics["anatomical"][both.masks[:, 65, 62].argmax()]
+
+    anatomical_only = rois.detect_rois(movie, method="anatomical", traces=False)
+    assert anatomical_only.masks[:, 30, 30].any()
+
+
+def test_border_is_left_out(small):
+    result = rois.detect_rois(small.movie, border=40, traces=False)
+    assert len(result) >= 1
+    assert not result.masks[:, :40].any() and not result.masks[:, -40:].any()
+    assert not result.masks[:, :, :40].any() and not result.masks[:, :, -40:].any()
+
+
+def test_correlation_method_and_legacy_detect(small):
+    images = rois.summary_images(small.movie)
+    masks = rois.detect(images, min_area=30, max_area=500)
+    assert masks.ndim == 3 and masks.shape[1:] == (128, 128) and len(masks) >= 4
+    result = rois.detect_rois(method="correlation", images=images, traces=False)
+    assert len(result) == len(masks) and len(result.metrics["area"]) == len(masks)
+
+
+def test_precomputed_images_and_no_movie(small):
+    images = rois.summary_images(small.movie)
+    result = rois.detect_rois(images=images, traces=False)
+    assert rois.match_rois(small.masks, result.masks)["f1"] >= 0.9
+    with pytest.raises(ValueError):
+        rois.detect_rois(method="nope", images=images)
+
+
+def test_match_rois():
+    masks = np.zeros((3, 20, 20), bool)
+    masks[0, :5, :5] = masks[1, 10:15, 10:15] = masks[2, 0:5, 12:17] = True
+    assert rois.match_rois(masks, masks)["f1"] == 1.0
+    half = masks[:2].copy()
+    half[0, :5, 3:5] = False  # IoU 0.6 still matches, at a lower IoU
+    score = rois.match_rois(masks, half)
+    assert score["tp"] == 2 and score["precision"] == 1.0
+    assert score["recall"] == pytest.approx(2 / 3)
+    assert rois.match_rois(masks, half, iou_threshold=0.7)["tp"] == 1
+    assert rois.match_rois(masks, np.zeros((0, 20, 20), bool))["f1"] == 0.0
+
+
+def test_empty_movie_finds_nothing():
+    movie = np.random.default_rng(1).poisson(5.0, (100, 64, 64)).astype(np.uint16)
+    result = rois.detect_rois(movie)
+    assert len(result) <= 1  # noise alone
+    assert result.masks.shape[1:] == (64, 64)
