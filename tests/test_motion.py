@@ -223,7 +223,7 @@ def test_dask_input_equals_numpy(small, small_estimate):
 
 
 def test_distributed_client_equals_threads(small, small_estimate):
-    distributed = pytest.importorskip("distributed")
+    import distributed
     _, movie = small
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
                             dashboard_address=None) as client:
