@@ -15,6 +15,7 @@ here is stopped in the fixture's teardown (and, as a fallback, at interpreter ex
 from __future__ import annotations
 
 import atexit
+import itertools
 import os
 import secrets
 import shutil
@@ -491,3 +492,38 @@ def zarr_folders(root: Path) -> set[Path]:
 def store_root(photon_home) -> Path:
     """The ``active`` file store of the session's home."""
     return photon_home / "stores" / "active"
+
+
+SMALL_MOVIE = {"n_frames": 40, "shape": (48, 48), "n_neurons": 3, "seed": 5}
+_session_mice = itertools.count(1)
+
+
+def tiff_session(pipeline, prefix: str, n_files: int = 1, **movie) -> dict:
+    """A new mouse and session whose raw folder holds ``n_files`` TIFF stacks.
+
+    ``movie`` are ``synthetic.make_movie`` arguments (default :data:`SMALL_MOVIE`); file
+    ``i`` uses ``seed + i``. Returns the session key.
+    """
+    from napari_photon import synthetic
+
+    mouse = f"{prefix}{next(_session_mice):03d}"
+    pipeline.Mouse.insert1({"mouse_id": mouse})
+    key = {"mouse_id": mouse, "session_date": "2026-11-25"}
+    pipeline.Session.insert1(key)
+    folder = pipeline.session_folder(key)
+    folder.mkdir(parents=True)
+    kwargs = {**SMALL_MOVIE, **movie}
+    for i in range(n_files):
+        frames = synthetic.make_movie(**{**kwargs, "seed": kwargs["seed"] + i}).movie
+        synthetic.write_tiff(folder / f"{chr(97 + i)}.tif", frames)
+    return key
+
+
+def drain(generator):
+    """Run a generator to its end: (the values it yielded, the value it returned)."""
+    reports = []
+    while True:
+        try:
+            reports.append(next(generator))
+        except StopIteration as stop:
+            return reports, stop.value

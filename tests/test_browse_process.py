@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import zarr_folders
+from conftest import drain, zarr_folders
 from test_browse_tree import new_mouse
-
-
-def _drain(generator):
-    reports = []
-    while True:
-        try:
-            reports.append(next(generator))
-        except StopIteration as stop:
-            return reports, stop.value
 
 
 def _motion_key(pipeline, step, session, parameter_set=None):
@@ -45,7 +36,7 @@ def test_preview_and_commit_equal_populate(pipeline, store_root):
     key = _motion_key(pipeline, motion, mine)
 
     before = zarr_folders(store_root)
-    reports, result = _drain(iterate_progress(lambda: preview(motion, key)))
+    reports, result = drain(iterate_progress(lambda: preview(motion, key)))
     assert len(pipeline.MotionCorrected & key) == 0
     assert zarr_folders(store_root) == before  # a preview stores nothing
     # the preview streams the corrected movie as a store would (QC needs it), storing nothing
@@ -61,7 +52,7 @@ def test_preview_and_commit_equal_populate(pipeline, store_root):
     movie = layers[0][0]
     assert movie.shape == (80, 64, 64) and movie.chunksize[0] == 1
 
-    reports, stored = _drain(iterate_progress(lambda: commit(motion, key)))
+    reports, stored = drain(iterate_progress(lambda: commit(motion, key)))
     assert stored == key
     assert {"motion estimation", "motion correction"} <= {r.stage for r in reports}
     ref_key = {**reference, "recording_num": 1, "motion_params_id": 1}
@@ -144,7 +135,7 @@ def test_cancel_leaves_no_row_and_no_zarr(pipeline, store_root, when):
             return commit(motion, key)
 
     with pytest.raises(Cancelled):
-        _drain(iterate_progress(call))
+        drain(iterate_progress(call))
     assert seen[-1][0] == when and seen[-1][1] < seen[-1][2]
     assert len(pipeline.MotionCorrected & key) == 0
     assert zarr_folders(store_root) == before

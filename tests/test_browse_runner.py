@@ -5,15 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-
-
-def _drain(generator):
-    reports = []
-    while True:
-        try:
-            reports.append(next(generator))
-        except StopIteration as stop:
-            return reports, stop.value
+from conftest import drain
 
 
 def test_reports_come_out_and_result_returns():
@@ -26,7 +18,7 @@ def test_reports_come_out_and_result_returns():
             report(i, 3)
         return threading.current_thread().name
 
-    reports, value = _drain(iterate_progress(call))
+    reports, value = drain(iterate_progress(call))
     assert reports == [Progress("work", i, 3) for i in (1, 2, 3)]
     assert reports[-1].fraction == 1.0
     assert value == "napari-photon-process"  # ran in the helper thread
@@ -49,13 +41,13 @@ def test_cancel_and_errors_reach_the_consumer():
 
     generator = iterate_progress(call, cancel=stop.is_set)
     with pytest.raises(Cancelled):
-        _drain(generator)
+        drain(generator)
 
     def broken():
         raise ValueError("bad input")
 
     with pytest.raises(ValueError, match="bad input"):
-        _drain(iterate_progress(broken))
+        drain(iterate_progress(broken))
 
 
 def test_out_of_order_reports_only_move_forward():
@@ -68,7 +60,7 @@ def test_out_of_order_reports_only_move_forward():
             report(done, 80)
         stage("next")(1, 2)
 
-    reports, _ = _drain(iterate_progress(call))
+    reports, _ = drain(iterate_progress(call))
     assert [(r.stage, r.done) for r in reports] == [
         ("parallel", 20),
         ("parallel", 40),

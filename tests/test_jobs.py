@@ -5,38 +5,23 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from conftest import zarr_folders
+from conftest import tiff_session, zarr_folders
 
 from napari_photon import synthetic
 from napari_photon.pipeline._jobs import _Progress
 
-_mice = itertools.count(1)
 DATE = "2026-11-25"
 
 
 # The movie of test_pipeline's design-document test, in which ROI detection finds ROIs
 # (a key with zero ROIs cannot make its Trace); the small default is for import tests.
 DESIGN = {"n_frames": 150, "shape": (96, 96), "n_neurons": 8, "max_shift": 3, "seed": 4}
-SMALL = {"n_frames": 40, "shape": (48, 48), "n_neurons": 3, "seed": 5}
 
 
 def new_session(pipeline, n_files: int = 1, **movie) -> dict:
-    """A session with ``n_files`` TIFF stacks; returns ``{"mouse_id": ...}``.
-
-    ``movie`` are ``synthetic.make_movie`` arguments (default ``SMALL``); file ``i`` uses
-    ``seed + i``.
-    """
-    mouse = f"J{next(_mice):03d}"
-    pipeline.Mouse.insert1({"mouse_id": mouse})
-    key = {"mouse_id": mouse, "session_date": DATE}
-    pipeline.Session.insert1(key)
-    folder = pipeline.session_folder(key)
-    folder.mkdir(parents=True)
-    kwargs = {**SMALL, **movie}
-    for i in range(n_files):
-        frames = synthetic.make_movie(**{**kwargs, "seed": kwargs["seed"] + i}).movie
-        synthetic.write_tiff(folder / f"{chr(97 + i)}.tif", frames)
-    return {"mouse_id": mouse}
+    """A session with ``n_files`` small TIFF stacks (see ``conftest.tiff_session``)."""
+    key = tiff_session(pipeline, "J", n_files, **movie)
+    return {"mouse_id": key["mouse_id"]}
 
 
 def counts_of(pipeline, table, key):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import zarr_folders
+from conftest import tiff_session, zarr_folders
 from qtpy.QtCore import Qt, QTimer
 
 from napari_photon import synthetic
@@ -23,9 +23,7 @@ from napari_photon import synthetic
 pytestmark = pytest.mark.gui
 
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "images" / "populate.png"
-DATE = "2026-11-25"
 RUN_TIMEOUT_MS = 180_000
-_mice = itertools.count(1)
 
 # The UI thread must never be blocked for more than 100 ms during a populate (issue #4).
 # On the 2-core CI machines, shared with other jobs, timer ticks are also delayed by the
@@ -38,22 +36,11 @@ UI_BLOCK_CI_MARGIN_MS = 100.0
 # The movie of test_pipeline's design-document test, in which ROI detection finds ROIs
 # (a key with zero ROIs cannot make its Trace); the small default is for import tests.
 DESIGN = {"n_frames": 150, "shape": (96, 96), "n_neurons": 8, "max_shift": 3, "seed": 4}
-SMALL = {"n_frames": 40, "shape": (48, 48), "n_neurons": 3, "seed": 5}
 
 
 def new_session(pipeline, n_files: int = 1, **movie) -> dict:
-    """A session with ``n_files`` TIFF stacks (``synthetic.make_movie(**movie)``, default
-    ``SMALL``; file ``i`` uses ``seed + i``)."""
-    mouse = f"W{next(_mice):03d}"
-    pipeline.Mouse.insert1({"mouse_id": mouse})
-    key = {"mouse_id": mouse, "session_date": DATE}
-    pipeline.Session.insert1(key)
-    folder = pipeline.session_folder(key)
-    folder.mkdir(parents=True)
-    kwargs = {**SMALL, **movie}
-    for i in range(n_files):
-        frames = synthetic.make_movie(**{**kwargs, "seed": kwargs["seed"] + i}).movie
-        synthetic.write_tiff(folder / f"{chr(97 + i)}.tif", frames)
+    """A session with ``n_files`` small TIFF stacks (see ``conftest.tiff_session``)."""
+    key = tiff_session(pipeline, "W", n_files, **movie)
     return key
 
 

@@ -12,7 +12,16 @@ Example
 
 from ._activate import DEFAULT_SCHEMA, activate, current_schema
 from ._populate import populate
-from ._jobs import FailedKey, PopulateEvent, TableCounts, failed_keys, job_counts, retry_failed, run_populate, table_counts
+from ._jobs import (
+    FailedKey,
+    PopulateEvent,
+    TableCounts,
+    failed_keys,
+    job_counts,
+    retry_failed,
+    run_populate,
+    table_counts,
+)
 from ._progress import reporting
 from ..storage import collect_garbage
 from ._tables import (
@@ -32,6 +41,14 @@ from ._tables import (
 from ._tiff import TiffImportError, TiffMovie
 
 __all__ = [
+    "FailedKey",
+    "PopulateEvent",
+    "TableCounts",
+    "failed_keys",
+    "job_counts",
+    "retry_failed",
+    "run_populate",
+    "table_counts",
     "COMPUTED",
     "DEFAULT_SCHEMA",
     "ROI",

@@ -6,7 +6,6 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import numpy as np
 import zarr
 from zarr.codecs import ZstdCodec
 
@@ -131,8 +130,3 @@ def attributes(result: WriteResult, source: MovieSource) -> dict:
 
 def _with_size(result: WriteResult, stored_nbytes: int) -> WriteResult:
     return WriteResult(**{**result.__dict__, "stored_nbytes": int(stored_nbytes)})
-
-
-def quantization_rms(values: np.ndarray, step: float) -> float:
-    """RMS quantization error, in noise sigmas, of storing ``values`` at ``step``."""
-    return float(np.sqrt(np.mean((np.rint(values / step) * step - values) ** 2)))
