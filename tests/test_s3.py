@@ -73,3 +73,24 @@ def test_failed_insert_and_delete_leave_nothing_on_s3(s3_table):
     assert len(objects(fs, root) - before) > 0
     (CloudMovie & {"movie_id": 3}).delete(prompt=False)
     assert objects(fs, root) == before
+
+
+def test_whole_shards_read_directly_parts_through_zarr(s3_table, monkeypatch):
+    from napari_photon.storage import _movie, write_options
+
+    CloudMovie, fs, root = s3_table
+    x = np.random.default_rng(4).poisson(9, size=(30, 24, 32)).astype(np.uint16)
+    with write_options(chunk_budget=8 * 24 * 32 * 4):  # 8 frames per shard, 4 shards
+        CloudMovie.insert1({"movie_id": 4, "movie": x})
+    movie = (CloudMovie & {"movie_id": 4}).fetch1("movie")
+    assert movie.shard_layout is not None and movie.frames_per_chunk == 8
+    direct = []
+    original = _movie.read_frames
+    monkeypatch.setattr(_movie, "read_frames",
+                        lambda *a, **k: direct.append(a[2:4]) or original(*a, **k))
+    whole = np.asarray(movie.zarr_array[...])
+    for index, fast in [(slice(0, 8), True), (slice(8, 30), True), (slice(None), True),
+                        (slice(3, 11), False), (5, False), (slice(24, 30), True)]:
+        direct.clear()
+        np.testing.assert_array_equal(movie[index], whole[index])
+        assert bool(direct) == fast, index

@@ -12,10 +12,13 @@ KEY = {"mouse_id": "M001", "session_date": "2026-11-25", "recording_num": 1}
 
 
 class ReadCounter:
-    """Counts bytes and requests that zarr's LocalStore serves from chunk/shard files."""
+    """Counts bytes and requests served from chunk/shard files: through zarr's LocalStore
+    and through our own shard reader (``ZarrLocation.read_bytes``)."""
 
     def __init__(self, monkeypatch) -> None:
         from zarr.storage import LocalStore
+
+        from napari_photon.storage import ZarrLocation
 
         self.requests: list[tuple[str, object]] = []
         self.nbytes = 0
@@ -35,8 +38,16 @@ class ReadCounter:
                 counter._count(key, byte_range, buf)
             return bufs
 
+        original_read = ZarrLocation.read_bytes
+
+        def read_bytes(location, key, start=None, end=None):
+            data = original_read(location, key, start, end)
+            counter._count(key, (start, end), data)
+            return data
+
         monkeypatch.setattr(LocalStore, "get", get)
         monkeypatch.setattr(LocalStore, "get_partial_values", get_partial_values)
+        monkeypatch.setattr(ZarrLocation, "read_bytes", read_bytes)
 
     def _count(self, key: str, byte_range: object, buf: object) -> None:
         if buf is None or key.endswith("zarr.json"):

@@ -6,38 +6,23 @@ import itertools
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from . import _engine as E
-from . import _fourier as F
 from ._blas import single_threaded_blas
 from ._estimate import MotionEstimate, _interpolator, assemble, default_chunk
-from ._parallel import ProgressCallback
+from ._parallel import ProgressCallback, thread_pool
 from ._reference import build_reference
-
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1),
-                                       thread_name_prefix="napari-photon-motion")
-        return _POOL
-
 
 class CorrectedMovie:
     """A movie whose frames are motion-corrected when read, gathering QC on the way.
 
     Reads are contiguous blocks of frames (``movie[t0:t1]``, or one frame ``movie[t]``),
     as a ``<photon@>`` write or ``dask.array.from_array`` make them; nothing is computed
-    before. Rigid shifts are applied by Fourier (sinc) interpolation, which keeps white
-    noise white with unit variance, with nearest-edge filling instead of wrap-around;
+    before. Rigid shifts are applied by cubic convolution (or Fourier interpolation, see
+    the ``interpolation`` setting), with nearest-edge filling instead of wrap-around;
     piecewise fields by ``scipy.ndimage.map_coordinates`` (spline ``order``).
 
     While frames are read, it records each frame's correlation with the reference after
@@ -56,6 +41,10 @@ class CorrectedMovie:
     workers : int, optional
         Threads a block is split over (default: the number of cores).
     """
+
+    #: every read returns a new array the caller may modify (a ``<photon@>`` write clips
+    #: it in place)
+    returns_new_arrays = True
 
     def __init__(self, movie: Any, estimate: MotionEstimate | None, *,
                  progress: ProgressCallback | None = None, workers: int | None = None,
@@ -79,12 +68,8 @@ class CorrectedMovie:
                                  reference=np.asarray(reference, np.float32),
                                  ref_conj=np.empty(0, np.complex64),
                                  filt=np.empty(0, np.float32))
-        m = settings.qc_margin
+        self._qc_model.qc_ref = E.qc_reference(self._qc_model.reference, settings.qc_margin)
         h, w = self.shape[1:]
-        crop = self._qc_model.reference[m:h - m, m:w - m].astype(np.float64)
-        crop -= crop.mean()
-        self._qc_model.qc_ref = (crop / max(float(np.sqrt((crop**2).sum())), 1e-12)
-                                 ).astype(np.float32)
         t = self.shape[0]
         self._corr = np.full(t, np.nan, np.float32)
         self._seen = np.zeros(t, bool)
@@ -149,45 +134,65 @@ class CorrectedMovie:
 
     # -- reading -------------------------------------------------------------------------------
     def _read(self, t0: int, t1: int) -> np.ndarray:
-        with single_threaded_blas():
-            frames = np.asarray(self.movie[t0:t1], dtype=np.float32)
-            n = t1 - t0
-            if self.workers > 1 and n >= 2 * self.workers:
-                edges = np.linspace(0, n, self.workers + 1).round().astype(int)
-                parts = [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
-                results = list(_pool().map(
-                    lambda ab: self._process(frames[ab[0]:ab[1]], t0 + ab[0], t0 + ab[1]),
-                    parts))
-                out = np.concatenate([r[0] for r in results])
-                corr = np.concatenate([r[1] for r in results])
+        """Frames ``t0:t1``: each worker thread reads, corrects and accounts its own part
+        (reading in parallel too: decoding is a third of the work)."""
+        n = t1 - t0
+        out = np.empty((n, *self.shape[1:]), np.float32)
+        workers = self.workers if n >= 2 * self.workers else 1
+        edges = np.linspace(0, n, workers + 1).round().astype(int)
+        parts = [(t0 + int(a), t0 + int(b)) for a, b in itertools.pairwise(edges) if b > a]
+
+        def work(part: tuple[int, int]) -> None:
+            a, b = part
+            dest = out[a - t0:b - t0]
+            if hasattr(self.movie, "read_into"):  # read into the output, correct in place
+                frames = self.movie.read_into(a, b, dest)
             else:
-                out, corr = self._process(frames, t0, t1)
-            self._account(out, corr, t0, t1)
+                frames = np.asarray(self.movie[a:b], dtype=np.float32)
+            corrected, corr = self._process(frames, a, b, dest)
+            self._account(corrected, corr, a, b)
+
+        with single_threaded_blas():
+            if len(parts) == 1:
+                work(parts[0])
+            else:
+                list(thread_pool().map(work, parts))
+        if self.progress is not None:
+            self.progress(self.frames_read, self.shape[0])
         return out
 
-    def _process(self, frames: np.ndarray, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:
-        out = self._apply(frames, t0, t1)
+    def _process(self, frames: np.ndarray, t0: int, t1: int, out: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        out = self._apply(frames, t0, t1, out)
         return out, E.frame_correlation(out, self._qc_model)
 
-    def _apply(self, frames: np.ndarray, t0: int, t1: int) -> np.ndarray:
+    def _apply(self, frames: np.ndarray, t0: int, t1: int, out: np.ndarray) -> np.ndarray:
         est = self.estimate
         if self._settings.method == "piecewise" and est.tile_shifts is not None:
             fields = _interpolator(est)(est.tile_shifts[t0:t1])
-            return E.apply_field(frames, fields, self._settings.order)
-        return F.shift_frames(frames, est.shifts[t0:t1].astype(np.float64))
+            out[...] = E.apply_field(frames, fields, self._settings.order)
+            return out
+        return E.apply_rigid(frames, est.shifts[t0:t1], self._settings.interpolation, out)
 
     def _account(self, out: np.ndarray, corr: np.ndarray, t0: int, t1: int) -> None:
+        # projections of the part outside the lock; merged under it (frames read twice
+        # count once)
+        # float64 frame by frame: the mean must not depend on how reads split the movie
+        part_sum = np.zeros(out.shape[1:], np.float64)
+        for frame in out:
+            np.add(part_sum, frame, out=part_sum)
+        part_max = out.max(axis=0)
         with self._lock:
             new = ~self._seen[t0:t1]
-            if new.any():
-                fresh = out if new.all() else out[new]
+            if new.all():
+                self._sum += part_sum
+                np.maximum(self._max, part_max, out=self._max)
+            elif new.any():
+                fresh = out[new]
                 self._sum += fresh.sum(axis=0, dtype=np.float64)
                 np.maximum(self._max, fresh.max(axis=0), out=self._max)
-                self._seen[t0:t1] = True
+            self._seen[t0:t1] = True
             self._corr[t0:t1] = corr
-            done = int(self._seen.sum())
-        if self.progress is not None:
-            self.progress(done, self.shape[0])
 
     # -- QC ------------------------------------------------------------------------------------
     @property
@@ -246,7 +251,8 @@ class RegisteringMovie(CorrectedMovie):
                          _settings=model.settings, _reference=model.reference)
         self._parts: dict[int, E.BlockEstimate] = {}
 
-    def _process(self, frames: np.ndarray, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:
+    def _process(self, frames: np.ndarray, t0: int, t1: int, out: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
         part = E.estimate_block(frames, self._model)
         if part.tile_shifts is not None:
             part.tile_shifts = E.smooth_in_time(part.tile_shifts, part.shifts,
@@ -256,9 +262,9 @@ class RegisteringMovie(CorrectedMovie):
         s = self._settings
         if s.method == "piecewise" and part.tile_shifts is not None:
             fields = _interpolator_for(self)(part.tile_shifts)
-            out = E.apply_field(frames, fields, s.order)
+            out[...] = E.apply_field(frames, fields, s.order)
         else:
-            out = F.shift_frames(frames, part.shifts.astype(np.float64))
+            E.apply_rigid(frames, part.shifts, s.interpolation, out)
         return out, E.frame_correlation(out, self._qc_model)
 
     def finalize(self) -> MotionEstimate:

@@ -124,7 +124,8 @@ def whiten_spectra(x: np.ndarray, power: float) -> np.ndarray:
 
 def correlate(frames: np.ndarray, window: np.ndarray, ref_conj: np.ndarray,
               radius: tuple[float, float], whiten: float = 0.0,
-              filt: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              filt: np.ndarray | None = None, newton: int = 3
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cross-power spectra and sub-pixel correlation peaks of frames against a reference.
 
     Parameters
@@ -138,6 +139,8 @@ def correlate(frames: np.ndarray, window: np.ndarray, ref_conj: np.ndarray,
         not (then ``filt`` is applied after whitening).
     radius : (float, float)
         Largest displacement searched, per axis.
+    newton : int
+        Newton iterations of the sub-pixel refinement (:func:`refine_peaks`).
 
     Returns
     -------
@@ -168,7 +171,7 @@ def correlate(frames: np.ndarray, window: np.ndarray, ref_conj: np.ndarray,
         x[i] = spec
         boxes[i] = fft.irfft2(spec, s=(h, w), workers=1, overwrite_x=True)[iy, ix]
     lags, value = box_peaks(boxes, ry, rx)
-    lags = refine_peaks(x, lags, w)
+    lags = refine_peaks(x, lags, w, newton)
     return lags, value, x
 
 

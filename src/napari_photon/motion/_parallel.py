@@ -9,12 +9,28 @@ from __future__ import annotations
 
 import os
 import pickle
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 ProgressCallback = Callable[[int, int], None]
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def thread_pool() -> ThreadPoolExecutor:
+    """The process-wide pool (one thread per core) that splits blocks of frames."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1),
+                                       thread_name_prefix="napari-photon-motion")
+        return _POOL
 
 
 def blocks(n_frames: int, per: int) -> list[tuple[int, int]]:

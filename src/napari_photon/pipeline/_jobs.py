@@ -229,10 +229,21 @@ def _todo(table: Any, restrictions: Sequence[Any]) -> Any:
     return source.proj()
 
 
+_DECLARE_LOCK = threading.Lock()
+
+
+def jobs_table(table: Any) -> Any:
+    """``table.jobs``, whose first access declares the ``~~table`` jobs table: serialized,
+    because two threads doing it at once (the populate dock counting while a worker
+    populates) both try to create it and one fails on the existing index."""
+    with _DECLARE_LOCK:
+        return table.jobs
+
+
 def _open_jobs(table: Any, restrictions: Sequence[Any]) -> Any:
     """The table's jobs for keys of ``key_source & restrictions`` that are not done."""
     todo = _todo(table, restrictions) - table.proj()
-    return table.jobs.restrict(todo, semantic_check=False)
+    return jobs_table(table).restrict(todo, semantic_check=False)
 
 
 def table_counts(table: Any, *restrictions: Any) -> TableCounts:
@@ -410,7 +421,7 @@ def _execute(
     for t_index, plan in enumerate(plans):
         name = plan.table.__name__
         instance = plan.table()
-        jobs = instance.jobs
+        jobs = jobs_table(instance)
         base = {"table": name, "table_index": t_index, "n_tables": len(plans)}
         if cancelled or stop():
             cancelled = True

@@ -70,6 +70,44 @@ class ZarrLocation:
         fs = self.backend.fs
         return int(fs.du(self.backend._full_path(self.path), total=True))
 
+    # -- raw objects under the array (whole shards, see ``_shards``) ------------------------
+    def _object_path(self, key: str) -> str:
+        if self.is_local:
+            return str(self.local_path / key)
+        return f"{self.backend._full_path(self.path).rstrip('/')}/{key}"
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        """Store ``data`` as the object ``key`` under the array (replacing it)."""
+        target = self._object_path(key)
+        if self.is_local:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            Path(target).write_bytes(data)
+        else:
+            self.backend.fs.pipe_file(target, data)
+
+    def read_bytes(self, key: str, start: int | None = None, end: int | None = None
+                   ) -> bytes | None:
+        """Bytes ``[start, end)`` of the object ``key`` (negative ``start``: that many from
+        the end); None when the object does not exist."""
+        target = self._object_path(key)
+        if self.is_local:
+            try:
+                with open(target, "rb") as f:
+                    if start is None:
+                        return f.read()
+                    f.seek(start, 2 if start < 0 else 0)
+                    return f.read() if end is None else f.read(end - f.tell())
+            except FileNotFoundError:
+                return None
+        fs = self.backend.fs
+        try:
+            if start is not None and start < 0:
+                size = int(fs.size(target))
+                start = max(0, size + start)
+            return fs.cat_file(target, start=start, end=end)
+        except FileNotFoundError:
+            return None
+
     def describe(self) -> str:
         return f"{self.store_name}:{self.path}" if self.store_name else self.path
 

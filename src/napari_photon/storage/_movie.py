@@ -12,6 +12,7 @@ import numpy as np
 from ..anscombe import generalized_inverse_anscombe
 from ..calibration import Calibration
 from ._location import ZarrLocation
+from ._shards import ShardLayout, layout_of, read_frames
 
 Transform = Callable[[np.ndarray], np.ndarray]
 
@@ -41,6 +42,7 @@ class PhotonMovie:
         self._meta = dict(metadata)
         self._transform = transform
         self._array = None
+        self._layout: ShardLayout | None | bool = False  # False: not looked at yet
         self._lock = threading.Lock()
 
     # -- metadata, no I/O --------------------------------------------------------------
@@ -122,11 +124,72 @@ class PhotonMovie:
                 self._array = self._location.open_array()
             return self._array
 
+    @property
+    def shard_layout(self) -> ShardLayout | None:
+        """The layout our writer stores (read whole shards without zarr's per-chunk
+        pipeline), or None for anything else."""
+        if self._layout is False:
+            layout = None if self._transform is not None else layout_of(self.zarr_array)
+            self._layout = layout
+        return self._layout  # type: ignore[return-value]
+
     def __getitem__(self, index: Any) -> np.ndarray:
+        fast = self._read_fast(index)
+        if fast is not None:
+            return fast
         values = np.asarray(self.zarr_array[index])
         if self._transform is not None:
             return self._transform(values)
         return values.astype(np.float32, copy=False)
+
+    def _read_fast(self, index: Any) -> np.ndarray | None:
+        """Contiguous frames through :mod:`._shards`; None when the index or the layout
+        needs zarr."""
+        span = self._fast_span(index)
+        if span is None:
+            return None
+        t0, t1, squeeze, rest = span
+        values = read_frames(self._location, self.shard_layout, t0, t1)
+        if squeeze:
+            return values[0][rest] if rest else values[0]
+        return values[(slice(None), *rest)] if rest else values
+
+    def _fast_span(self, index: Any) -> tuple[int, int, bool, tuple] | None:
+        """``(t0, t1, squeeze, rest)`` for an index our shard reader serves, else None."""
+        layout = self.shard_layout
+        if layout is None:
+            return None
+        first, rest = (index[0], index[1:]) if isinstance(index, tuple) and index else (
+            index, ())
+        t = self.shape[0]
+        if first is Ellipsis:
+            if rest:
+                return None
+            t0, t1, squeeze = 0, t, False
+        elif isinstance(first, (int, np.integer)):
+            if not -t <= first < t:
+                return None  # zarr raises the usual IndexError
+            t0 = int(first) % t
+            t1, squeeze = t0 + 1, True
+        elif isinstance(first, slice) and first.step in (None, 1):
+            t0, t1, _ = first.indices(t)
+            t1, squeeze = max(t0, t1), False
+        else:
+            return None
+        if any(r is Ellipsis or not isinstance(r, (slice, int, np.integer)) for r in rest):
+            return None
+        per = layout.frames_per_shard
+        if not self._location.is_local and (t0 % per or (t1 % per and t1 != t)):
+            return None  # part of a remote shard: zarr's range requests
+        return t0, t1, squeeze, tuple(rest)
+
+    def read_into(self, t0: int, t1: int, out: np.ndarray) -> np.ndarray:
+        """Frames ``t0:t1`` written into ``out`` (float32, shape ``(t1 - t0, ...)``):
+        streaming readers reuse one buffer instead of allocating a block per read."""
+        if self._fast_span(slice(t0, t1)) is not None:
+            return read_frames(self._location, self.shard_layout, t0, t1, out=out)
+        out[...] = self[t0:t1]
+        return out
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         values = self[...]
@@ -146,6 +209,9 @@ class PhotonMovie:
         frames = frames_per_chunk or self.frames_per_chunk
         chunks = (frames, *self.shape[1:])
         name = f"photon-{self._location.describe()}-{frames}"
+        if self.shard_layout is not None:  # our reader: float32 already
+            return da.from_array(self, chunks=chunks, name=name, asarray=True, lock=False,
+                                 meta=np.empty((0,) * self.ndim, np.float32))
         raw = da.from_array(self.zarr_array, chunks=chunks, name=name, asarray=True, lock=False)
         if self._transform is None:
             return raw.astype(np.float32)

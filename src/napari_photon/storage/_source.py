@@ -138,8 +138,10 @@ class MovieSource:
         raw = np.asarray(self.data[t0:t1])
         if self.stabilized:
             # interpolation (e.g. a registered movie) rings slightly below zero, where no
-            # stabilized value can be
-            return np.maximum(raw.astype(np.float32, copy=False), 0)
+            # stabilized value can be; in place when the reader hands out a new array
+            values = raw.astype(np.float32, copy=False)
+            owned = getattr(self.data, "returns_new_arrays", False) and values is raw
+            return np.maximum(values, 0, out=values if owned else None)
         if raw.dtype.kind == "f" and not np.isfinite(raw).all():
             bad = np.argwhere(~np.isfinite(raw))[0]
             raise PhotonInputError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from zarr.codecs import ZstdCodec
 from ._location import ZarrLocation
 from ._options import WriteOptions, check_cancel
 from ._quantize import AnscombeQuantize, max_value
+from ._shards import encode_shard, layout_of
 from ._source import MovieSource
 
 CODEC_VERSION = 1
@@ -88,7 +90,10 @@ def _write(
     )
     ceiling = max_value(options.step, code_dtype)
     starts = list(range(0, n_frames, per_shard))
-    with ThreadPoolExecutor(max_workers=1) as prefetch:
+    layout = layout_of(array)  # always ours here; zarr's own path stays the fallback
+    workers = max(1, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=1) as prefetch, \
+            ThreadPoolExecutor(max_workers=workers) as encoders:
         pending = prefetch.submit(source.block, 0, min(per_shard, n_frames))
         for i, t0 in enumerate(starts):
             t1 = min(t0 + per_shard, n_frames)
@@ -98,7 +103,11 @@ def _write(
                 pending = prefetch.submit(source.block, nxt, min(nxt + per_shard, n_frames))
             if code_dtype == "uint8" and float(block.max()) > ceiling:
                 raise _NeedsWiderCodes
-            array[t0:t1] = block
+            if layout is not None:
+                location.write_bytes(layout.key(i), encode_shard(block, layout, ZSTD_LEVEL,
+                                                                 encoders))
+            else:
+                array[t0:t1] = block
             del block
             if options.progress is not None:
                 options.progress(t1, n_frames)
