@@ -123,6 +123,24 @@ def test_connect_browse_filter_and_open(browser, qtbot, pipeline, monkeypatch):
     assert viewer.dims.nsteps[-3] == 3  # the z slider
 
 
+def test_status_reloads_when_another_dock_stores(browser, qtbot, pipeline):
+    from napari_photon._widgets._changes import pipeline_changes
+
+    mouse = new_mouse(pipeline, frames=40, size=48)
+    _connect(qtbot, browser)
+    assert _filter(qtbot, browser, mouse["mouse_id"]) == 1
+
+    def corrected_column() -> str:
+        return [item.text(2) for item in browser.tree.items()][-1]  # the Motion column
+
+    assert corrected_column() == "-"
+    pipeline.MotionCorrected.populate({"mouse_id": mouse["mouse_id"]})
+    assert corrected_column() == "-"  # the tree shows what was loaded
+    with qtbot.waitSignal(browser.treeLoaded, timeout=TIMEOUT):
+        pipeline_changes().changed.emit(pipeline.current_schema().database, None)
+    assert corrected_column() == "yes"
+
+
 def test_connection_error_is_a_message(browser, qtbot, monkeypatch):
     from napari.utils import notifications
 

@@ -85,9 +85,15 @@ def test_preview_then_commit_equals_populate(dock, qtbot, pipeline):
     assert "shift_y" in dock.message.text()
 
     reports.clear()
+    from napari_photon._widgets._changes import pipeline_changes
+
+    changes: list = []
+    pipeline_changes().changed.connect(lambda schema, origin: changes.append((schema, origin)))
     with qtbot.waitSignal(dock.committed, timeout=TIMEOUT) as blocker:
         dock.commit_button.click()
     stored = blocker.args[0]
+    # the other docks hear of it (the browser reloads its status column, populate its counts)
+    assert changes == [(pipeline.current_schema().database, dock)]
     assert _plain(stored) == _plain({**key, "motion_params_id": 1})
     assert {r.stage for r in reports} >= {"motion estimation", "motion correction"}
     assert reports[-1].fraction == 1.0

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._viewer_layers import center_frame, contrast_limits
+from ._viewer_layers import MOVIE_LAYER, center_frame, contrast_limits
 
 __all__ = ["get_reader", "is_photon_zarr", "read_photon_zarr"]
 
@@ -92,7 +92,6 @@ def read_photon_zarr(path: str | Path | list) -> list[LayerData]:
             "path": str(folder.resolve()),
         },
         "contrast_limits": contrast_limits(center_frame(movie)),
-        "colormap": "gray",
-        "rgb": False,
+        **MOVIE_LAYER,
     }
     return [(movie.to_dask(1), kwargs, "image")]

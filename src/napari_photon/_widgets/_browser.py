@@ -19,6 +19,7 @@ from qtpy.QtWidgets import (
 from superqt.utils import qdebounced
 
 from .. import browse
+from ._changes import pipeline_changes
 from ._connection_panel import ConnectionPanel
 from ._recording_tree import RecordingTree
 from ._worker import WorkerPool, readable, show_message
@@ -119,6 +120,7 @@ class PipelineBrowser(QWidget):
         layout.addLayout(open_row)
         layout.addWidget(self.message)
         self._set_busy(False)
+        pipeline_changes().changed.connect(self._on_pipeline_changed)
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -252,6 +254,11 @@ class PipelineBrowser(QWidget):
             returned=lambda nodes: self._tree_loaded(request, nodes),
             errored=self._error,
         )
+
+    def _on_pipeline_changed(self, schema: str, origin: object) -> None:
+        """A dock stored rows: reload the tree's status when it shows that schema."""
+        if self.schema is not None and schema in ("", self.schema.name):
+            self.refresh()
 
     def _tree_loaded(self, request: int, nodes: list) -> None:
         if request != self._tree_request:

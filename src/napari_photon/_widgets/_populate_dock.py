@@ -33,6 +33,7 @@ from qtpy.QtWidgets import (
 
 from napari_photon import pipeline
 
+from ._changes import pipeline_changes
 from ._populate_counts import CountsTable
 from ._populate_failures import FailuresList
 from ._populate_progress import RunProgress
@@ -143,6 +144,8 @@ class PopulateDock(QWidget):
         self.failures.retry_requested.connect(self.retry)
 
         self._worker: Any = None  # the one worker in flight (a refresh or a run)
+        self._schema_name = ""
+        pipeline_changes().changed.connect(self._on_pipeline_changed)
         self._running = False
         self._cancel = threading.Event()
         self._last_event: pipeline.PopulateEvent | None = None
@@ -199,6 +202,7 @@ class PopulateDock(QWidget):
 
     def _on_state(self, state: tuple[str, list, list]) -> None:
         schema, counts, failures = state
+        self._schema_name = schema
         for table_counts in counts:
             self.counts.set_counts(table_counts)
         self.failures.set_failures(failures)
@@ -304,3 +308,10 @@ class PopulateDock(QWidget):
         self._set_busy(False)
         self.run_finished.emit(last)
         self.refresh()
+        if last is not None and last.n_done:
+            pipeline_changes().changed.emit(self._schema_name, self)
+
+    def _on_pipeline_changed(self, schema: str, origin: object) -> None:
+        """Another dock stored rows: reload the counts (when idle and showing that schema)."""
+        if origin is not self and self._loaded and schema in ("", self._schema_name):
+            self.refresh()

@@ -26,6 +26,7 @@ from qtpy.QtWidgets import (
 
 from .. import browse
 from ..browse import Progress
+from ._changes import pipeline_changes
 from ._params_form import ParamsForm
 from ._worker import WorkerPool, readable, relay_runtime_errors, show_message
 
@@ -442,6 +443,7 @@ class ProcessRecording(QWidget):
             show_message(self.message, f"Stored {self.step.target.__name__} {stored}")
             self._load_choices()
             self._outcome = (self.committed, value)
+            pipeline_changes().changed.emit(self._schema() or "", self)
 
     def _error(self, error: BaseException) -> None:
         from ..storage import Cancelled

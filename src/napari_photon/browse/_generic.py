@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .._viewer_layers import MOVIE_LAYER
 from ._filter import KeyFilter
 from ._open import METADATA_KEY, movie_view
 from ._schemas import SchemaInfo, photon_columns
@@ -83,8 +84,7 @@ def row_layers(connection: Any, row: RowNode, display: str = "stabilized") -> li
                 {
                     "name": f"{row.label} {field}",
                     "contrast_limits": limits,
-                    "colormap": "gray",
-                    "rgb": False,
+                    **MOVIE_LAYER,
                     "metadata": {
                         "key": dict(row.key),
                         METADATA_KEY: {

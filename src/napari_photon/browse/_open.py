@@ -15,6 +15,7 @@ import numpy as np
 
 from .._viewer_layers import (
     CORRECTED_NAME,
+    MOVIE_LAYER,
     RAW_NAME,
     ROIS_NAME,
     center_frame,
@@ -279,8 +280,7 @@ def recording_layers(
                 {
                     "name": f"{prefix} {name}",
                     "contrast_limits": limits,
-                    "colormap": "gray",
-                    "rgb": False,
+                    **MOVIE_LAYER,
                     "axis_labels": _axis_labels(movie.ndim),
                     "visible": role == "corrected" or opened.corrected is None,
                     "metadata": layer_metadata(

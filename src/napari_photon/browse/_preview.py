@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._viewer_layers import center_frame, contrast_limits, masks_to_labels
+from .._viewer_layers import MOVIE_LAYER, center_frame, contrast_limits, masks_to_labels
 from ._open import layer_metadata, recording_key, recording_label
 from ._process import Preview
 
@@ -123,6 +123,7 @@ def _layer(name: str, value: Any, photon: bool, metadata: dict, prefix: str, da:
             chunks=chunks,
             asarray=True,
             lock=False,
+            inline_array=True,  # cheap slicing at every frame step (see storage.lazy_frames)
             name=f"napari-photon-preview-{uuid.uuid4().hex}",
         )
         axis = ("t", "z", "y", "x") if reader.ndim == 4 else ("t", "y", "x")
@@ -131,8 +132,7 @@ def _layer(name: str, value: Any, photon: bool, metadata: dict, prefix: str, da:
             {
                 "name": f"{prefix} {name}",
                 "contrast_limits": contrast_limits(center_frame(reader)),
-                "colormap": "gray",
-                "rgb": False,
+                **MOVIE_LAYER,
                 "axis_labels": axis,
                 "metadata": metadata,
             },

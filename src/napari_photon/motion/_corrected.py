@@ -130,7 +130,7 @@ class CorrectedMovie:
 
         per = frames_per_chunk or self.frames_per_chunk
         return da.from_array(self, chunks=(per, *self.shape[1:]), asarray=True, lock=False,
-                             name=f"corrected-{id(self)}-{per}")
+                             inline_array=True, name=f"corrected-{id(self)}-{per}")
 
     # -- reading -------------------------------------------------------------------------------
     def _read(self, t0: int, t1: int) -> np.ndarray:
