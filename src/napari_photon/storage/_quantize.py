@@ -63,9 +63,9 @@ def quantize(values: np.ndarray, step: float, code_dtype: str) -> np.ndarray:
     return codes.astype(code_dtype)
 
 
-def dequantize(codes: np.ndarray, step: float) -> np.ndarray:
-    """Map integer codes back to stabilized float32 values."""
-    return np.multiply(codes, np.float32(step), dtype=np.float32)  # one pass
+def dequantize(codes: np.ndarray, step: float, out: np.ndarray | None = None) -> np.ndarray:
+    """Map integer codes back to stabilized float32 values (into ``out`` when given)."""
+    return np.multiply(codes, np.float32(step), out=out, dtype=np.float32)  # one pass
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import google_crc32c
 import numpy as np
 from numcodecs import Zstd
 
-from ._quantize import AnscombeQuantize, quantize
+from ._quantize import AnscombeQuantize, dequantize, quantize
 
 EMPTY = np.uint64(2**64 - 1)
 _CRC_BYTES = 4
@@ -71,10 +71,6 @@ class ShardLayout:
     @property
     def index_nbytes(self) -> int:
         return 16 * self.slots + _CRC_BYTES
-
-    @property
-    def n_shards(self) -> int:
-        return math.ceil(self.shape[0] / self.frames_per_shard)
 
     def key(self, shard: int) -> str:
         """The store key of shard number ``shard`` (default ``/`` chunk key encoding)."""
@@ -190,17 +186,17 @@ def decode_chunks(data: bytes | memoryview, base: int, index: np.ndarray, first:
         raw = codec.decode(view[a:b])
         if len(raw) != size:
             raise CorruptShard(f"chunk {first + i} decodes to {len(raw)} bytes, not {size}")
-        codes = np.frombuffer(raw, dtype=code_dtype).reshape(layout.plane_shape)
-        np.multiply(codes, np.float32(layout.step), out=out[i], dtype=np.float32)
+        dequantize(np.frombuffer(raw, dtype=code_dtype).reshape(layout.plane_shape),
+                   layout.step, out=out[i])
 
 
 def read_frames(location: Any, layout: ShardLayout, t0: int, t1: int,
-                ranged: bool = True, out: np.ndarray | None = None) -> np.ndarray:
+                out: np.ndarray | None = None) -> np.ndarray:
     """Frames ``t0:t1`` as stabilized float32 values, shard by shard.
 
-    A shard needed whole is fetched in one request; with ``ranged``, a shard needed in
-    part is read as its index and then the byte range of the frames wanted (two small
-    requests instead of the whole shard: what a viewer stepping frame by frame needs).
+    A shard needed whole is fetched in one request; a shard needed in part is read as its
+    index and then the byte range of the frames wanted (two small requests instead of the
+    whole shard: what a viewer stepping frame by frame needs).
     ``out``, when given, receives the frames (float32, C-contiguous).
     """
     n = t1 - t0
@@ -219,8 +215,7 @@ def read_frames(location: Any, layout: ShardLayout, t0: int, t1: int,
             (last_t - shard * per) * layout.planes
         target = planes_out[(first_t - t0) * layout.planes:(last_t - t0) * layout.planes]
         key = layout.key(shard)
-        whole = not ranged or last_t - first_t == frames_in_shard
-        if whole:
+        if last_t - first_t == frames_in_shard:  # the whole shard
             data = location.read_bytes(key)
             if data is None:
                 target[:] = 0.0
