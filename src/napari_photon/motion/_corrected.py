@@ -16,6 +16,7 @@ from ._estimate import MotionEstimate, _interpolator, assemble, default_chunk
 from ._parallel import ProgressCallback, thread_pool
 from ._reference import build_reference
 
+
 class CorrectedMovie:
     """A movie whose frames are motion-corrected when read, gathering QC on the way.
 

@@ -255,16 +255,30 @@ def refine_peaks(x: np.ndarray, lags: np.ndarray, width: int,
         hyy = -(TWO_PI**2) * m[:, 2, 0].real
         hxx = -(TWO_PI**2) * m[:, 0, 2].real
         hxy = -(TWO_PI**2) * m[:, 1, 1].real
-        det = hyy * hxx - hxy * hxy
-        ok = (hyy < 0) & (det > 0)
-        safe_det = np.where(ok, det, 1.0)
-        step_y = (hxx * grad[:, 0] - hxy * grad[:, 1]) / safe_det
-        step_x = (hyy * grad[:, 1] - hxy * grad[:, 0]) / safe_det
-        step = -np.stack([step_y, step_x], axis=1)
-        ok &= np.all(np.abs(step) < 0.5, axis=1)
-        s = np.where(ok[:, None], s + step, s)
-    # a refined point must stay within one pixel of the grid peak
-    far = np.any(np.abs(s - start) > 1.0, axis=1)
+        s = newton_step(s, grad, hyy, hxx, hxy)
+    return keep_near(s, start)
+
+
+def newton_step(s: np.ndarray, grad: np.ndarray, hyy: np.ndarray, hxx: np.ndarray,
+                hxy: np.ndarray) -> np.ndarray:
+    """One Newton step of points ``s`` (n, 2) towards a maximum, from the gradient (n, 2)
+    and the Hessian's entries (n,) there. A point keeps its place where the step would
+    leave the peak's basin: the Hessian is not negative definite, or the step exceeds
+    half a pixel on an axis."""
+    det = hyy * hxx - hxy * hxy
+    ok = (hyy < 0) & (det > 0)
+    safe_det = np.where(ok, det, 1.0)
+    step_y = (hxx * grad[:, 0] - hxy * grad[:, 1]) / safe_det
+    step_x = (hyy * grad[:, 1] - hxy * grad[:, 0]) / safe_det
+    step = -np.stack([step_y, step_x], axis=1)
+    ok &= np.all(np.abs(step) < 0.5, axis=1)
+    return np.where(ok[:, None], s + step, s)
+
+
+def keep_near(s: np.ndarray, start: np.ndarray, limit: float = 1.0) -> np.ndarray:
+    """``s`` with the points that moved more than ``limit`` px (on an axis) from ``start``
+    put back there: a refined point must stay next to the grid peak it started from."""
+    far = np.any(np.abs(s - start) > limit, axis=1)
     s[far] = start[far]
     return s
 

@@ -87,16 +87,16 @@ def cubic_shift_frames(frames: np.ndarray, shifts: np.ndarray,
     if out is None:
         out = np.empty((n, h, w), np.float32)
     rows = np.empty((h, w), np.float32)
-    cols = np.empty((h, w), np.float32)
+    cols = None if out[0:1].flags.c_contiguous else np.empty((h, w), np.float32)
     for i in range(n):
         dy, dx = float(shifts[i][0]), float(shifts[i][1])
         if dy == 0 and dx == 0:
             out[i] = frames[i]
             continue
         _shift_axis(frames[i], dy, 0, rows)
-        if out[i].flags.c_contiguous:
+        if cols is None:
             _shift_axis(rows, dx, 1, out[i])
-        else:
+        else:  # the flat-line walk along x needs a C-contiguous frame
             _shift_axis(rows, dx, 1, cols)
             out[i] = cols
     return out

@@ -155,14 +155,5 @@ def _newton(spectra: np.ndarray, nref: NCCReference, sf: np.ndarray, lags: np.nd
                                                   + gd[:, :, None] * gn[:, None, :])
                 + 0.75 * (num * r**5)[:, None, None] * (gd[:, :, None] * gd[:, None, :])
                 - 0.5 * (num * r**3)[:, None, None] * hd)
-        det = hess[:, 0, 0] * hess[:, 1, 1] - hess[:, 0, 1] ** 2
-        ok = (hess[:, 0, 0] < 0) & (det > 0)
-        safe = np.where(ok, det, 1.0)
-        sy = (hess[:, 1, 1] * grad[:, 0] - hess[:, 0, 1] * grad[:, 1]) / safe
-        sx = (hess[:, 0, 0] * grad[:, 1] - hess[:, 0, 1] * grad[:, 0]) / safe
-        step = -np.stack([sy, sx], axis=1)
-        ok &= np.all(np.abs(step) < 0.5, axis=1)
-        s = np.where(ok[:, None], s + step, s)
-    far = np.any(np.abs(s - start) > 1.0, axis=1)
-    s[far] = start[far]
-    return s
+        s = F.newton_step(s, grad, hess[:, 0, 0], hess[:, 1, 1], hess[:, 0, 1])
+    return F.keep_near(s, start)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -72,15 +74,12 @@ def build_reference(movie: Any, settings: Settings, block: int = 64) -> tuple[np
     # fixed spans (not the caller's block): the float32 sums per span make the reference,
     # which must not depend on how the movie happens to be read
     spans = _spans(runs, REFERENCE_SPAN)
+    # the same spans as positions among the n reference frames
+    blocks = list(itertools.pairwise(np.cumsum([0] + [b - a for a, b in spans]).tolist()))
     pool = thread_pool()
-
-    def load(span: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
-        x = _read(movie, span)
-        return F.binned(x, rb), (x if keep else None)
-
-    loaded = list(pool.map(load, spans))
+    loaded = list(pool.map(partial(_load, movie, rb, keep), spans))
     fb = np.concatenate([small for small, _ in loaded])
-    kept = [x for _, x in loaded]
+    kept = [x for _, x in loaded]  # None where not kept
     del loaded
     _, hb, wb = fb.shape
     sub = Settings(**{**s.to_dict(), "binning": rb})
@@ -90,21 +89,14 @@ def build_reference(movie: Any, settings: Settings, block: int = 64) -> tuple[np
     disp = np.zeros((n, 2))
     peak = np.ones(n)
     ref_b = fb.mean(axis=0)
-    halves = [(a, min(a + REFERENCE_SPAN, n)) for a in range(0, n, REFERENCE_SPAN)]
     for it in range(s.iterations):
         conj, filt = reference_spectrum(ref_b, sub)
-        disp = np.empty((n, 2))
-        peak = np.empty(n)
-
         # the rounds before the last only place frames for an average: one Newton step
         newton = 2 if it == s.iterations - 1 else 1
-
-        def match(span: tuple[int, int], conj=conj, filt=filt, newton=newton) -> None:
-            a, b = span
-            disp[a:b], peak[a:b], _ = F.correlate(fb[a:b], window, conj, radius, s.whiten,
-                                                  filt, newton)
-
-        list(pool.map(match, halves))
+        found = list(pool.map(
+            partial(_locate, fb, window, conj, filt, radius, s.whiten, newton), blocks))
+        disp = np.concatenate([d for d, _ in found])
+        peak = np.concatenate([p for _, p in found])
         disp -= np.median(disp, axis=0)
         if it == s.iterations - 1:
             break
@@ -116,20 +108,39 @@ def build_reference(movie: Any, settings: Settings, block: int = 64) -> tuple[np
     shifts = -disp * rb
     info = {"frames": int(n), "runs": runs, "displacement": (disp * rb).astype(np.float32),
             "peak": np.asarray(peak, np.float32)}
-    firsts = np.cumsum([0] + [b - a for a, b in spans])
-
-    def accumulate(j: int) -> np.ndarray:
-        x = kept[j] if keep else _read(movie, spans[j])
-        if s.iterations:  # in place: x is our own (see _read)
-            x = cubic_shift_frames(x, shifts[firsts[j]:firsts[j + 1]], out=x)
-        return x.sum(axis=0).astype(np.float64)  # float32 within a block: 4x faster
-
-    ref = (sum(pool.map(accumulate, range(len(spans)))) / n).astype(np.float32)
-    del kept
+    sums = pool.map(partial(_shifted_sum, movie, s.iterations > 0), spans, kept,
+                    [shifts[a:b] for a, b in blocks])
+    ref = (sum(sums) / n).astype(np.float32)
     if s.iterations:
         F.clamp_borders(ref, np.maximum(shifts.max(axis=0), 0.0))
         F.clamp_borders(ref, np.minimum(shifts.min(axis=0), 0.0))
     return ref, info
+
+
+def _load(movie: Any, binning: int, keep: bool, span: tuple[int, int]
+          ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The frames of ``span`` binned, and themselves when they are kept."""
+    x = _read(movie, span)
+    return F.binned(x, binning), (x if keep else None)
+
+
+def _locate(fb: np.ndarray, window: np.ndarray, conj: np.ndarray, filt: np.ndarray,
+            radius: tuple[float, float], whiten: float, newton: int,
+            block: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Displacements and peak heights of the binned frames ``fb[block]``."""
+    a, b = block
+    disp, peak, _ = F.correlate(fb[a:b], window, conj, radius, whiten, filt, newton)
+    return disp, peak
+
+
+def _shifted_sum(movie: Any, shift: bool, span: tuple[int, int], frames: np.ndarray | None,
+                 shifts: np.ndarray) -> np.ndarray:
+    """Sum of the frames of ``span`` (kept, or read again) moved by ``shifts``: float32
+    within the span (4x faster than float64), float64 across spans."""
+    x = frames if frames is not None else _read(movie, span)
+    if shift:  # in place: x is our own (see _read)
+        x = cubic_shift_frames(x, shifts, out=x)
+    return x.sum(axis=0).astype(np.float64)
 
 
 def _reference_binning(s: Settings, h: int, w: int) -> int:
