@@ -47,6 +47,9 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import header, load, machine, table
+
 MIB = 2**20
 TARGETS = {
     "fps": 300.0,
@@ -61,39 +64,6 @@ TARGETS = {
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def header(title: str) -> None:
-    print()
-    print("=" * 78)
-    print(title)
-    print("=" * 78, flush=True)
-
-
-def table(rows: list[list[Any]], head: list[str]) -> str:
-    cols = [head, *rows]
-    widths = [max(len(str(r[i])) for r in cols) for i in range(len(head))]
-    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
-    lines = [fmt.format(*head), "  ".join("-" * w for w in widths)]
-    lines += [fmt.format(*[str(c) for c in r]) for r in rows]
-    return "\n".join(lines)
-
-
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable), {model}"
-
-
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
-
-
 def errors(shifts: np.ndarray, truth: np.ndarray) -> dict:
     """Errors of shifts-to-apply against the true displacements (constant offset removed)."""
     err = np.asarray(shifts, np.float64) + truth

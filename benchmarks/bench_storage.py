@@ -49,6 +49,9 @@ from zarr.storage import LocalStore
 from napari_photon.anscombe import generalized_anscombe
 from napari_photon.storage import open_movie, save_movie, write_options
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import header, machine, table
+
 MIB = 2**20
 ZSTD_LEVEL = 3
 
@@ -59,22 +62,6 @@ STEP = 0.5  # default quantization step (noise sigmas)
 
 
 # -- small helpers ---------------------------------------------------------------------------
-def header(title: str) -> None:
-    print()
-    print("=" * 78)
-    print(title)
-    print("=" * 78, flush=True)
-
-
-def table(rows: list[list[str]], head: list[str]) -> str:
-    cols = [head, *rows]
-    widths = [max(len(str(r[i])) for r in cols) for i in range(len(head))]
-    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
-    lines = [fmt.format(*head), "  ".join("-" * w for w in widths)]
-    lines += [fmt.format(*[str(c) for c in r]) for r in rows]
-    return "\n".join(lines)
-
-
 def folder_nbytes(path: Path) -> int:
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
@@ -146,18 +133,6 @@ def plain_zarr(path: Path, movie: np.ndarray, chunk_frames: int, shard_frames: i
     for t0, t1 in blocks(movie.shape[0], shard_frames or chunk_frames):
         arr[t0:t1] = movie[t0:t1]
     return arr
-
-
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable), {model}"
 
 
 # -- 1. quality ------------------------------------------------------------------------------
