@@ -78,7 +78,7 @@ def test_failed_insert_and_delete_leave_nothing_on_s3(s3_table):
 def test_whole_shards_read_directly_parts_through_zarr(s3_table, monkeypatch):
     from napari_photon.storage import _movie, write_options
 
-    CloudMovie, fs, root = s3_table
+    CloudMovie, _, _ = s3_table
     x = np.random.default_rng(4).poisson(9, size=(30, 24, 32)).astype(np.uint16)
     with write_options(chunk_budget=8 * 24 * 32 * 4):  # 8 frames per shard, 4 shards
         CloudMovie.insert1({"movie_id": 4, "movie": x})
