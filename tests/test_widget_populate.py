@@ -143,7 +143,7 @@ def test_populate_all_from_the_dock(dock, pipeline, qtbot):
     stage_tables = {e.table for e in events if e.kind == "stage"}
     assert {"Recording", "MotionCorrected", "ROI", "Trace"} <= stage_tables
     backwards = [(a, b) for a, b in itertools.pairwise(events) if b.fraction < a.fraction]
-    assert not backwards
+    assert not backwards, [(a.kind, b.kind, a.fraction, b.fraction) for a, b in backwards]
     assert dock.progress.run_bar.value() == dock.progress.run_bar.maximum()
     assert dock.progress.activity_final == (1000, 1000)
     assert len(pipeline.Trace & key) >= 1
@@ -158,10 +158,11 @@ def test_cancel_mid_run_leaves_no_partial_row_or_zarr(
     dock, pipeline, store_root, qtbot, monkeypatch
 ):
     """Cancel while MotionCorrected writes its zarr, several chunks into it."""
-    from napari_photon.pipeline import _tables
     from napari_photon.storage import WriteOptions, _options
 
-    # small shards (4 frames of 64 x 64 float32), so writes report many chunks
+    assert dock.separate_process  # the keys are made in a child process
+    # small shards (4 frames of 64 x 64 float32), so writes report many chunks; the child
+    # process is given the write options of the run's caller
     small_shards = WriteOptions(chunk_budget=4 * 4 * 64 * 64)
     monkeypatch.setattr(_options, "_current", contextvars.ContextVar("test", default=small_shards))
     key = new_session(pipeline, n_frames=80, shape=(64, 64))
@@ -169,26 +170,22 @@ def test_cancel_mid_run_leaves_no_partial_row_or_zarr(
     mine = {"mouse_id": key["mouse_id"]}
     before = zarr_folders(store_root)
 
-    # Hold the populate thread after the first chunk of the corrected movie was written,
-    # until Cancel was clicked in the GUI thread: the click then lands deterministically
-    # in the middle of the write, seen at its next chunk check.
+    # The child waits after each event until the parent asks for the next one. Hold the
+    # relay after the first chunk of the corrected movie was written, until Cancel was
+    # clicked in the GUI thread: the click then lands deterministically in the middle of
+    # the write, seen by the child at its next chunk check.
     written, clicked = threading.Event(), threading.Event()
-    stage = _tables.stage
+    run_populate = pipeline.run_populate
 
-    def held_stage(name):
-        report = stage(name)
-        if name != "motion correction":
-            return report
-
-        def hold_then_report(done, total):
-            if not written.is_set():
+    def held_run(*args, **kwargs):
+        for event in run_populate(*args, **kwargs):
+            yield event
+            first_write = event.kind == "stage" and event.stage == "motion correction"
+            if first_write and not written.is_set():
                 written.set()
                 assert clicked.wait(60), "the test never clicked Cancel"
-            report(done, total)
 
-        return hold_then_report
-
-    monkeypatch.setattr(_tables, "stage", held_stage)
+    monkeypatch.setattr(pipeline, "run_populate", held_run)
 
     def click_cancel_once_written():  # GUI thread
         if written.is_set() and not clicked.is_set():

@@ -44,8 +44,16 @@ def test_window_with_docks_and_recording(make_napari_viewer, qtbot, pipeline):
         browser.refresh()
     (node,) = browser.tree.openable()
     browser.tree.item_for(node).setSelected(True)
-    with qtbot.waitSignal(browser.recordingOpened, timeout=TIMEOUT):
-        browser.open_button.click()
+    opened: list = []
+    errors: list = []
+    browser.recordingOpened.connect(opened.append)
+    browser.errorShown.connect(errors.append)
+    assert browser.tree.selected_nodes() == [node]
+    # the button is disabled while the dock still loads (statuses after the tree)
+    qtbot.waitUntil(browser.open_button.isEnabled, timeout=TIMEOUT)
+    browser.open_button.click()
+    qtbot.waitUntil(lambda: bool(opened or errors), timeout=TIMEOUT)
+    assert not errors, errors
     qtbot.waitUntil(lambda: process.recording is not None and not process.busy, timeout=TIMEOUT)
     # the parameter form is filled and laid out
     qtbot.waitUntil(

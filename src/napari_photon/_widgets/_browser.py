@@ -48,11 +48,14 @@ class PipelineBrowser(QWidget):
         Number of openable nodes after the tree was (re)loaded.
     recordingOpened(list)
         The layers added by one open.
+    errorShown(str)
+        An error message was shown in the dock (and as a napari notification).
     """
 
     schemasLoaded = Signal(list)
     treeLoaded = Signal(int)
     recordingOpened = Signal(list)
+    errorShown = Signal(str)
 
     def __init__(self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -139,6 +142,7 @@ class PipelineBrowser(QWidget):
     def _error(self, error: BaseException | str) -> None:
         text = error if isinstance(error, str) else readable(error)
         show_message(self.message, text, error=True, notify=True)
+        self.errorShown.emit(text)
 
     # -- connection and schemas --------------------------------------------------------
     def _connected(self, info: browse.ConnectionInfo) -> None:

@@ -5,7 +5,10 @@ model reports (:func:`~napari_photon.pipeline.job_counts`,
 :func:`~napari_photon.pipeline.failed_keys`) and runs
 :func:`~napari_photon.pipeline.run_populate` /
 :func:`~napari_photon.pipeline.retry_failed` in a napari generator worker, so the user
-interface never waits for the database or a ``make``.
+interface never waits for the database or a ``make``. The keys are made in a child
+process (``separate_process=True``) at a lower priority (``niceness``), so the computations
+neither hold the viewer's interpreter lock nor take the processors from it; the worker
+thread only relays the child's events.
 
 Every database access of the dock happens in a worker thread, one at a time (the
 pipeline's DataJoint connection is shared): while a run goes on, the counts are updated
@@ -14,7 +17,9 @@ from the run's events and reloaded when it ends.
 
 from __future__ import annotations
 
+import os
 import threading
+from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
@@ -37,6 +42,7 @@ from ._changes import pipeline_changes
 from ._populate_counts import CountsTable
 from ._populate_failures import FailuresList
 from ._populate_progress import RunProgress
+from ._worker import relay_runtime_errors
 
 EventSource = Callable[[Callable[[], bool]], Iterator["pipeline.PopulateEvent"]]
 
@@ -53,7 +59,7 @@ def _run_events(
     source: EventSource, cancel: Callable[[], bool]
 ) -> Generator[pipeline.PopulateEvent, None, None]:
     """Worker thread (napari generator worker): relay the run's events."""
-    yield from source(cancel)
+    yield from relay_runtime_errors(source(cancel))
 
 
 class _NotConnected(RuntimeError):
@@ -78,6 +84,18 @@ class PopulateDock(QWidget):
     ----------
     napari_viewer : napari.viewer.Viewer
         The viewer the dock belongs to (napari passes it).
+
+    Attributes
+    ----------
+    separate_process : bool
+        Make keys in a child process (the default on POSIX systems; see
+        :func:`napari_photon.pipeline.run_populate`). False makes them in a thread of the
+        viewer's process, which starts faster but competes with the viewer for the
+        interpreter lock.
+    niceness : int
+        Added to the child process's nice value (default 19, the lowest priority): the
+        viewer's process, painting included, is scheduled first when both want the
+        processors; alone on the machine, the child runs at full speed.
 
     Signals
     -------
@@ -143,12 +161,16 @@ class PopulateDock(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.failures.retry_requested.connect(self.retry)
 
+        self.separate_process = os.name == "posix"
+        self.niceness = 19
         self._worker: Any = None  # the one worker in flight (a refresh or a run)
         self._schema_name = ""
         pipeline_changes().changed.connect(self._on_pipeline_changed)
         self._running = False
         self._cancel = threading.Event()
         self._last_event: pipeline.PopulateEvent | None = None
+        self._pending: deque[pipeline.PopulateEvent] = deque()
+        self._handling = False
         self._loaded = False
         self.last_error: str | None = None  # why the last refresh failed
         self._set_busy(False)
@@ -232,13 +254,29 @@ class PopulateDock(QWidget):
     def populate(self, tables: tuple[str, ...] = ()) -> None:
         """Populate ``tables`` (names; all tables when empty) in a generator worker."""
         title = "Populate all tables" if not tables else f"Populate {', '.join(tables)}"
-        self._start_run(title, lambda cancel: pipeline.run_populate(tables=tables, cancel=cancel))
+        self._start_run(
+            title,
+            lambda cancel: pipeline.run_populate(
+                tables=tables,
+                cancel=cancel,
+                separate_process=self.separate_process,
+                niceness=self.niceness,
+            ),
+        )
 
     def retry(self, failures: list) -> None:
         """Clear the errors of ``failures`` (:class:`FailedKey` list) and populate them."""
         n = len(failures)
         title = f"Retry {n} failed key{'s' if n != 1 else ''}"
-        self._start_run(title, lambda cancel: pipeline.retry_failed(failures, cancel=cancel))
+        self._start_run(
+            title,
+            lambda cancel: pipeline.retry_failed(
+                failures,
+                cancel=cancel,
+                separate_process=self.separate_process,
+                niceness=self.niceness,
+            ),
+        )
 
     def cancel(self) -> None:
         """Ask the run to stop at its next chunk of frames."""
@@ -274,6 +312,19 @@ class PopulateDock(QWidget):
         worker.start()
 
     def _on_event(self, event: pipeline.PopulateEvent) -> None:
+        # Updating napari's activity panel may process pending Qt events, delivering the
+        # run's next events inside this handler: queue them, handle them one at a time.
+        self._pending.append(event)
+        if self._handling:
+            return
+        self._handling = True
+        try:
+            while self._pending:
+                self._handle_event(self._pending.popleft())
+        finally:
+            self._handling = False
+
+    def _handle_event(self, event: pipeline.PopulateEvent) -> None:
         self.progress.show_event(event)
         if event.kind == "key-finished":
             self.counts.key_finished(event.table, event.status)
@@ -288,11 +339,17 @@ class PopulateDock(QWidget):
         self.event_received.emit(event)
 
     def _on_run_error(self, error: BaseException) -> None:
+        if self._handling:
+            QTimer.singleShot(0, lambda: self._on_run_error(error))
+            return
         self._last_event = None
         self.progress.finish(f"Stopped by an error: {error}")
         show_error(f"Populate stopped by an error: {error}")
 
     def _on_run_finished(self) -> None:
+        if self._handling:  # delivered while an event is handled: after it, and the rest
+            QTimer.singleShot(0, self._on_run_finished)
+            return
         last = self._last_event
         if last is not None:
             made = f"{last.n_done} key{'s' if last.n_done != 1 else ''} made"

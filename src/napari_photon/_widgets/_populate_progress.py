@@ -64,9 +64,11 @@ class RunProgress(QWidget):
         self.fraction = 0.0
         self._stage_name = self._table = ""
         self.run_bar.setValue(0)
+        # no busy (indeterminate) bars: their animation repaints the window all the time,
+        # which costs a software-rendered viewer (llvmpipe) a good part of a core
         self.stage_bar.setRange(0, 1)
         self.stage_bar.setValue(0)
-        self.stage_label.setText("")
+        self.stage_label.setText("Starting...")
         self.run_label.setText(title)
         self._title = title
         self._run = cancelable_progress(total=SCALE, desc=title)
@@ -89,6 +91,8 @@ class RunProgress(QWidget):
 
     def finish(self, text: str) -> None:
         """End of the run: final text, activity-panel bars closed."""
+        if self.stage_label.text() == "Starting...":  # the run ended before reporting
+            self.stage_label.setText("")
         self.run_label.setText(text)
         self.close_activity()
 
@@ -97,7 +101,10 @@ class RunProgress(QWidget):
     def show_event(self, event: PopulateEvent) -> None:
         """Advance the bars with one event of ``pipeline.run_populate``."""
         self._set_fraction(event.fraction)
-        if event.kind == "table-started":
+        if event.kind == "run-started":
+            self.stage_bar.setRange(0, 1)
+            self.stage_label.setText("")
+        elif event.kind == "table-started":
             self._table = event.table
             self.run_label.setText(
                 f"{event.table} (table {event.table_index + 1}/{event.n_tables}): "
@@ -110,15 +117,13 @@ class RunProgress(QWidget):
             )
             self._stage_name = ""
             self.stage_label.setText(f"{event.table}: starting")
-            self.stage_bar.setRange(0, 0)  # busy until the first stage reports frames
+            self.stage_bar.setRange(0, 1)
+            self.stage_bar.setValue(0)
             self._describe(f"{event.table} {event.key_index + 1}/{event.n_keys}")
         elif event.kind == "stage":
             self._set_stage(event.stage, event.done, event.total)
-        elif event.kind == "key-finished":
-            if self.stage_bar.maximum() == 0:
-                self.stage_bar.setRange(0, 1)
-            if event.status in ("done", "empty"):
-                self.stage_bar.setValue(self.stage_bar.maximum())
+        elif event.kind == "key-finished" and event.status in ("done", "empty"):
+            self.stage_bar.setValue(self.stage_bar.maximum())
 
     def _set_fraction(self, fraction: float) -> None:
         self.fraction = max(self.fraction, fraction)

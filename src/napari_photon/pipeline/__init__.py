@@ -23,6 +23,7 @@ from ._jobs import (
     table_counts,
 )
 from ._progress import reporting
+from ._child_process import PopulateProcessError
 from ..storage import collect_garbage
 from ._tables import (
     COMPUTED,
@@ -43,6 +44,7 @@ from ._tiff import TiffImportError, TiffMovie
 __all__ = [
     "FailedKey",
     "PopulateEvent",
+    "PopulateProcessError",
     "TableCounts",
     "failed_keys",
     "job_counts",

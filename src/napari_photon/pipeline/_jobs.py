@@ -29,6 +29,7 @@ Example
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -415,6 +416,7 @@ def _execute(
     """Populate ``plans`` in order, reporting through ``emit``; runs in a helper thread."""
     names = tuple(p.table.__name__ for p in plans)
     progress = _Progress(len(plans))
+    stage_lock = threading.Lock()
     n_done = n_errors = 0
     cancelled = False
     emit(PopulateEvent("run-started", 0.0, tables=names, n_tables=len(plans)))
@@ -448,16 +450,18 @@ def _execute(
             emit(PopulateEvent("key-started", progress.start_key(k_index), **where))
 
             def on_stage(stage: str, done: int, total: int, where: dict = where) -> None:
-                emit(
-                    PopulateEvent(
-                        "stage",
-                        progress.stage(stage, done, total),
-                        stage=stage,
-                        done=done,
-                        total=total,
-                        **where,
+                # make may report from several threads: one event at a time, in order
+                with stage_lock:
+                    emit(
+                        PopulateEvent(
+                            "stage",
+                            progress.stage(stage, done, total),
+                            stage=stage,
+                            done=done,
+                            total=total,
+                            **where,
+                        )
                     )
-                )
 
             with reporting(progress=on_stage, cancel=stop):
                 outcome = instance._populate1(
@@ -584,6 +588,8 @@ def run_populate(
     *restrictions: Any,
     tables: Iterable[Any] = (),
     cancel: Callable[[], bool] | None = None,
+    separate_process: bool = False,
+    niceness: int = 0,
 ) -> Iterator[PopulateEvent]:
     """Populate tables in dependency order, yielding progress; stop when ``cancel()``.
 
@@ -602,17 +608,27 @@ def run_populate(
         Polled between keys and between chunks of frames inside a key; when it returns
         True the key being made is rolled back (no row, no zarr), its job goes back to
         the queue, and the run ends with ``cancelled=True`` events.
+    separate_process : bool
+        Make the keys in a spawned child process (same server, schema, stores and write
+        options) instead of a helper thread, so the ``make`` computations never hold this
+        process's interpreter lock: what a user interface wants. Restrictions must then
+        be plain values (dicts, lists of dicts, strings). See
+        :func:`~napari_photon.pipeline._child_process.events_in_child_process`.
+    niceness : int
+        With ``separate_process``: added to the child's nice value (POSIX), so that the
+        populate yields the processors to a user interface; a child alone on the machine
+        runs at full speed all the same.
 
     Yields
     ------
     PopulateEvent
         ``run-started``, then per table ``table-started``, per key ``key-started``,
         ``stage`` events, ``key-finished``, then ``table-finished``; ``run-finished`` last.
-        The database work happens in a helper thread; this generator may be consumed in
-        any thread.
+        The database work happens in a helper thread or the child process; this generator
+        may be consumed in any thread.
     """
     plans = [_Plan(t, tuple(restrictions)) for t in auto_tables(tables)]
-    return _events(plans, cancel)
+    return _runner(separate_process, niceness)(plans, cancel)
 
 
 def retry_failed(
@@ -620,6 +636,8 @@ def retry_failed(
     *,
     tables: Iterable[Any] = (),
     cancel: Callable[[], bool] | None = None,
+    separate_process: bool = False,
+    niceness: int = 0,
 ) -> Iterator[PopulateEvent]:
     """Clear the error jobs of failed keys and populate those keys again.
 
@@ -630,6 +648,8 @@ def retry_failed(
     tables : iterable of table classes or names, optional
         With ``failures=None``: whose failed keys to retry (default all tables).
     cancel : callable, optional
+        As in :func:`run_populate`.
+    separate_process, niceness
         As in :func:`run_populate`.
 
     Yields
@@ -646,4 +666,12 @@ def retry_failed(
         for table in auto_tables(names) if names else ():
             keys = [dict(f.key) for f in failures if f.table == table.__name__]
             plans.append(_Plan(table, (keys,), clear_errors=True))
-    return _events(plans, cancel)
+    return _runner(separate_process, niceness)(plans, cancel)
+
+
+def _runner(separate_process: bool, niceness: int) -> Callable[..., Iterator[PopulateEvent]]:
+    if not separate_process:
+        return _events
+    from ._child_process import events_in_child_process
+
+    return functools.partial(events_in_child_process, niceness=niceness)
