@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -67,6 +68,8 @@ def main() -> int:
     ap.add_argument("--niceness", type=int, default=None,
                     help="the child process's niceness (default: the dock's)")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds for each run")
+    ap.add_argument("--keep-home", action="store_true",
+                    help="keep the temporary home (recordings, database, stores) afterwards")
     ap.add_argument("--switch-interval", type=float, default=0.0,
                     help="ms: Python's GIL switch interval during the runs (default: "
                     "Python's own, 5 ms)")
@@ -128,6 +131,8 @@ def main() -> int:
                       f"{p['p99'] / o['p99']:.2f}, run time {p['seconds'] / o['seconds']:.2f}")
     viewer.close()
     db.EmbeddedPostgres(home).stop()
+    if not args.keep_home:
+        shutil.rmtree(home, ignore_errors=True)
     return 0
 
 
@@ -149,6 +154,10 @@ def measure(app, dock, pipeline, mode: str, timeout: float) -> dict | None:
 
     from napari_photon.cli._demo import MICE, SESSION_DATE
 
+    # the recordings were just written: let the kernel write them out first, or the
+    # writeback of a gigabyte of dirty pages stalls everything on the machine during the
+    # first run (a microscope's files are on disk long before anyone populates them)
+    os.sync()
     pipeline.activate(f"bench_populate_ui_{mode}")
     for mouse in MICE:
         pipeline.Mouse.insert1({"mouse_id": mouse}, skip_duplicates=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -17,6 +18,7 @@ def cli_home():
     home = _private_tmpdir("napari-photon-cli-")
     yield home
     EmbeddedPostgres(home).stop()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def run(home, *args, timeout=600):

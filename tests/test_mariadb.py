@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -59,9 +60,17 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.mariadb
-def test_codec_and_populate_on_mariadb(mariadb_server):
+@pytest.fixture
+def mariadb_home():
+    """napari-photon's home for the MariaDB test (its stores; no embedded server)."""
     home = _private_tmpdir("napari-photon-mariadb-")
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.mark.mariadb
+def test_codec_and_populate_on_mariadb(mariadb_server, mariadb_home):
+    home = mariadb_home
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJ_", "NAPARI_PHOTON_"))}
     env.update(
         DJ_BACKEND="mysql",
