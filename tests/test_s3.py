@@ -94,3 +94,20 @@ def test_whole_shards_read_directly_parts_through_zarr(s3_table, monkeypatch):
         direct.clear()
         np.testing.assert_array_equal(movie[index], whole[index])
         assert bool(direct) == fast, index
+
+
+def test_byte_ranges_of_a_stored_object_on_s3(s3_table):
+    """``ZarrLocation.read_bytes``: whole object, a range, a suffix (negative start)."""
+    from napari_photon.storage import write_options
+
+    CloudMovie, _, _ = s3_table
+    x = np.random.default_rng(5).poisson(9, size=(16, 24, 32)).astype(np.uint16)
+    with write_options(chunk_budget=8 * 24 * 32 * 4):  # 2 shards of 8 frames
+        CloudMovie.insert1({"movie_id": 5, "movie": x})
+    movie = (CloudMovie & {"movie_id": 5}).fetch1("movie")
+    key = movie.shard_layout.key(1)
+    whole = movie.location.read_bytes(key)
+    assert whole is not None and len(whole) > 100
+    assert movie.location.read_bytes(key, 10, 50) == whole[10:50]
+    assert movie.location.read_bytes(key, -36) == whole[-36:]
+    assert movie.location.read_bytes("c/9/0/0") is None

@@ -68,10 +68,9 @@ class _ChildSpec:
     plans: Sequence[Any]
     chunk_budget: int
     step: float
-    niceness: int  # given to the interpreter's command line, before any thread starts
 
 
-def _spec(plans: Sequence[Any], niceness: int) -> _ChildSpec:
+def _spec(plans: Sequence[Any]) -> _ChildSpec:
     from ..storage._options import current_write_options
     from ._activate import current_schema
 
@@ -99,7 +98,6 @@ def _spec(plans: Sequence[Any], niceness: int) -> _ChildSpec:
         plans=tuple(plans),
         chunk_budget=options.chunk_budget,
         step=options.step,
-        niceness=niceness,
     )
 
 
@@ -217,7 +215,7 @@ def _portable(exc: BaseException) -> BaseException:
 # ------------------------------------------------------------------------------ parent
 
 
-def _start_child(spec: _ChildSpec) -> tuple[subprocess.Popen, Connection]:
+def _start_child(spec: _ChildSpec, niceness: int) -> tuple[subprocess.Popen, Connection]:
     ours, theirs = socket.socketpair()
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parents[2])  # napari_photon's parent folder
@@ -226,7 +224,7 @@ def _start_child(spec: _ChildSpec) -> tuple[subprocess.Popen, Connection]:
     )
     try:
         child = subprocess.Popen(
-            [sys.executable, "-c", _BOOT, str(theirs.fileno()), str(spec.niceness)],
+            [sys.executable, "-c", _BOOT, str(theirs.fileno()), str(niceness)],
             pass_fds=(theirs.fileno(),),
             env=env,
             stdin=subprocess.DEVNULL,
@@ -279,12 +277,13 @@ def events_in_child_process(
             "Populating in a separate process needs a POSIX system (Linux, macOS); "
             "use separate_process=False here."
         )
-    return _relay(_spec(plans, niceness), cancel)
+    return _relay(_spec(plans), cancel, niceness)
 
 
-def _relay(spec: _ChildSpec, cancel: Callable[[], bool] | None) -> Iterator[Any]:
+def _relay(spec: _ChildSpec, cancel: Callable[[], bool] | None, niceness: int
+           ) -> Iterator[Any]:
     """Start the child on first iteration and yield its events (see the module doc)."""
-    child, connection = _start_child(spec)
+    child, connection = _start_child(spec, niceness)
     cancelled = False
     in_progress: Any = None  # the last key-started event whose key has not finished
 

@@ -99,12 +99,8 @@ class ZarrLocation:
                     return f.read() if end is None else f.read(end - f.tell())
             except FileNotFoundError:
                 return None
-        fs = self.backend.fs
-        try:
-            if start is not None and start < 0:
-                size = int(fs.size(target))
-                start = max(0, size + start)
-            return fs.cat_file(target, start=start, end=end)
+        try:  # a negative start is a suffix range: one request, no size lookup first
+            return self.backend.fs.cat_file(target, start=start, end=end)
         except FileNotFoundError:
             return None
 
