@@ -255,13 +255,7 @@ class PopulateDock(QWidget):
         """Populate ``tables`` (names; all tables when empty) in a generator worker."""
         title = "Populate all tables" if not tables else f"Populate {', '.join(tables)}"
         self._start_run(
-            title,
-            lambda cancel: pipeline.run_populate(
-                tables=tables,
-                cancel=cancel,
-                separate_process=self.separate_process,
-                niceness=self.niceness,
-            ),
+            title, lambda cancel: pipeline.run_populate(tables=tables, **self._how(cancel))
         )
 
     def retry(self, failures: list) -> None:
@@ -269,14 +263,16 @@ class PopulateDock(QWidget):
         n = len(failures)
         title = f"Retry {n} failed key{'s' if n != 1 else ''}"
         self._start_run(
-            title,
-            lambda cancel: pipeline.retry_failed(
-                failures,
-                cancel=cancel,
-                separate_process=self.separate_process,
-                niceness=self.niceness,
-            ),
+            title, lambda cancel: pipeline.retry_failed(failures, **self._how(cancel))
         )
+
+    def _how(self, cancel: Callable[[], bool]) -> dict[str, Any]:
+        """Keyword arguments of a run: its cancel check and where the keys are made."""
+        return {
+            "cancel": cancel,
+            "separate_process": self.separate_process,
+            "niceness": self.niceness,
+        }
 
     def cancel(self) -> None:
         """Ask the run to stop at its next chunk of frames."""

@@ -41,6 +41,7 @@ from datajoint.condition import AndList
 
 from ..storage import Cancelled
 from . import _tables
+from ._child_process import events_in_child_process
 from ._progress import reporting
 
 __all__ = [
@@ -609,10 +610,11 @@ def run_populate(
         True the key being made is rolled back (no row, no zarr), its job goes back to
         the queue, and the run ends with ``cancelled=True`` events.
     separate_process : bool
-        Make the keys in a spawned child process (same server, schema, stores and write
-        options) instead of a helper thread, so the ``make`` computations never hold this
-        process's interpreter lock: what a user interface wants. Restrictions must then
-        be plain values (dicts, lists of dicts, strings). See
+        Make the keys in a child process (a fresh interpreter on the same server, schema,
+        stores and write options) instead of a helper thread, so the ``make``
+        computations never hold this process's interpreter lock: what a user interface
+        wants. Restrictions must then be plain values (dicts, lists of dicts, strings; a
+        query expression is sent as its primary keys). See
         :func:`~napari_photon.pipeline._child_process.events_in_child_process`.
     niceness : int
         With ``separate_process``: added to the child's nice value (POSIX), so that the
@@ -672,6 +674,4 @@ def retry_failed(
 def _runner(separate_process: bool, niceness: int) -> Callable[..., Iterator[PopulateEvent]]:
     if not separate_process:
         return _events
-    from ._child_process import events_in_child_process
-
     return functools.partial(events_in_child_process, niceness=niceness)
