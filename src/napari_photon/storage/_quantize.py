@@ -40,21 +40,31 @@ def max_value(step: float, code_dtype: str) -> float:
     return float(np.iinfo(np.dtype(code_dtype)).max) * step
 
 
-def quantize(values: np.ndarray, step: float, code_dtype: str) -> np.ndarray:
+def quantize(values: np.ndarray, step: float, code_dtype: str,
+             clip_negative: bool = False) -> np.ndarray:
     """Round stabilized ``values`` to integer codes of ``code_dtype``.
 
     One float32 temporary: divide into it, round it in place, check its range, cast.
+    With ``clip_negative``, values below zero become code 0 instead of an error (an
+    interpolated, registered movie rings slightly below zero, where no stabilized value
+    can be); the clip replaces the check of the minimum, so it costs no extra pass.
 
     Raises
     ------
     CodeOverflowError
-        If a code would exceed the dtype's range (or a value is negative or not finite).
+        If a code would exceed the dtype's range (or a value is negative, without
+        ``clip_negative``, or not finite).
     """
     values = np.asarray(values, dtype=np.float32)
     codes = np.divide(values, np.float32(step))
     np.rint(codes, out=codes)
     top = np.iinfo(np.dtype(code_dtype)).max
-    if codes.size and not (codes.min() >= 0 and codes.max() <= top):
+    if clip_negative:
+        np.maximum(codes, 0, out=codes)  # NaN stays NaN, and fails the check below
+        in_range = codes.max() <= top if codes.size else True
+    else:
+        in_range = not codes.size or (codes.min() >= 0 and codes.max() <= top)
+    if not in_range:
         raise CodeOverflowError(
             f"stabilized values span [{float(np.nanmin(values)):.3g}, "
             f"{float(np.nanmax(values)):.3g}] but {code_dtype} codes at step {step} hold "

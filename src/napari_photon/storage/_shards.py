@@ -14,7 +14,6 @@ creates the array and reads it back exactly as before, and anything not in this 
 from __future__ import annotations
 
 import math
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,7 @@ import numpy as np
 from numcodecs import Zstd
 
 from ._quantize import AnscombeQuantize, dequantize, quantize
+from ._zstd import compress
 
 EMPTY = np.uint64(2**64 - 1)
 _CRC_BYTES = 4
@@ -112,27 +112,27 @@ def layout_of(array: Any) -> ShardLayout | None:
 
 
 # -- writing ---------------------------------------------------------------------------------
-def encode_shard(block: np.ndarray, layout: ShardLayout, level: int,
-                 pool: Executor | None = None) -> bytes:
-    """The bytes of one shard holding ``block`` (its first frames; the rest stay empty).
+def encode_plane(plane: np.ndarray, layout: ShardLayout, clip_negative: bool = False
+                 ) -> bytes:
+    """One inner chunk: a plane quantized to the layout's codes and compressed by
+    :func:`._zstd.compress` (a zstd frame that any zstd decoder, zarr's included, reads).
 
     Raises
     ------
     CodeOverflowError
-        If a value does not fit the layout's code dtype.
+        If a value does not fit the layout's code dtype (see :func:`._quantize.quantize`
+        for ``clip_negative``).
     """
-    planes = np.asarray(block, np.float32).reshape(-1, *layout.plane_shape)
-    if len(planes) > layout.slots:
-        raise ValueError(f"{len(planes)} planes do not fit a shard of {layout.slots}")
-    codec = Zstd(level=level)
     little = np.dtype(layout.code_dtype).newbyteorder("<")
+    codes = quantize(plane, layout.step, layout.code_dtype, clip_negative)
+    return compress(codes.astype(little, copy=False))
 
-    def encode(plane: np.ndarray) -> bytes:
-        codes = quantize(plane, layout.step, layout.code_dtype).astype(little, copy=False)
-        return codec.encode(codes)
 
-    parts = list(pool.map(encode, planes)) if pool is not None else [encode(p)
-                                                                      for p in planes]
+def assemble_shard(parts: list[bytes], layout: ShardLayout) -> bytes:
+    """The bytes of one shard from its encoded chunks (the first ones; the rest stay
+    empty): the chunks back to back, then the index and its CRC32C."""
+    if len(parts) > layout.slots:
+        raise ValueError(f"{len(parts)} planes do not fit a shard of {layout.slots}")
     index = np.full((layout.slots, 2), EMPTY, dtype="<u8")
     sizes = np.array([len(p) for p in parts], dtype=np.uint64)
     index[: len(parts), 1] = sizes
@@ -237,5 +237,5 @@ def read_frames(location: Any, layout: ShardLayout, t0: int, t1: int,
     return out
 
 
-__all__ = ["CorruptShard", "ShardLayout", "chunk_span", "decode_chunks", "encode_shard",
-           "layout_of", "parse_index", "read_frames"]
+__all__ = ["CorruptShard", "ShardLayout", "assemble_shard", "chunk_span", "decode_chunks",
+           "encode_plane", "layout_of", "parse_index", "read_frames"]

@@ -128,7 +128,9 @@ class MovieSource:
         return self.shape[1:]
 
     def block(self, t0: int, t1: int) -> np.ndarray:
-        """Frames ``t0:t1`` as variance-stabilized float32 values, validated.
+        """Frames ``t0:t1`` as variance-stabilized float32 values, validated (already
+        stabilized values are passed on as they are: slightly negative values, from an
+        interpolation, are the writer's to clip).
 
         Raises
         ------
@@ -137,11 +139,9 @@ class MovieSource:
         """
         raw = np.asarray(self.data[t0:t1])
         if self.stabilized:
-            # interpolation (e.g. a registered movie) rings slightly below zero, where no
-            # stabilized value can be; in place when the reader hands out a new array
-            values = raw.astype(np.float32, copy=False)
-            owned = getattr(self.data, "returns_new_arrays", False) and values is raw
-            return np.maximum(values, 0, out=values if owned else None)
+            # as they are: values an interpolation (a registered movie) rang slightly
+            # below zero are clipped by the writer while it quantizes them
+            return raw.astype(np.float32, copy=False)
         if raw.dtype.kind == "f" and not np.isfinite(raw).all():
             bad = np.argwhere(~np.isfinite(raw))[0]
             raise PhotonInputError(

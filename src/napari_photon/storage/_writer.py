@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import zarr
 from zarr.codecs import ZstdCodec
 
 from ._location import ZarrLocation
 from ._options import WriteOptions, check_cancel
-from ._quantize import AnscombeQuantize, max_value
-from ._shards import encode_shard, layout_of
+from ._quantize import AnscombeQuantize, CodeOverflowError, max_value
+from ._shards import ShardLayout, assemble_shard, encode_plane, layout_of
 from ._source import MovieSource
 
 CODEC_VERSION = 1
 ATTRS_KEY = "napari_photon"
-# zstd level 1: on uint8 Anscombe codes it was 2.2x faster than level 3 AND smaller
-# (0.236 vs 0.252 of raw uint16 on make_movie 512x512): the codes are near-incompressible
-# noise whose gain comes from entropy coding, which level 1 does as well; longer match
-# searches only cost time. Any level decodes the same way.
+# The level zarr's own codec pipeline would use (arrays it writes chunk by chunk); our
+# shard writer compresses with the parameters of ._zstd instead. Any level, and any
+# parameters, decode the same way.
 ZSTD_LEVEL = 1
 
 
@@ -89,26 +93,45 @@ def _write(
         config={"write_empty_chunks": True},
     )
     ceiling = max_value(options.step, code_dtype)
-    starts = list(range(0, n_frames, per_shard))
     layout = layout_of(array)  # always ours here; zarr's own path stays the fallback
+    # a registered movie rings slightly below zero, where no stabilized value can be:
+    # such values are clipped to code 0 while they are quantized (no pass of its own)
+    clip = source.stabilized
+
+    def encode(plane: np.ndarray) -> bytes:
+        try:
+            return encode_plane(plane, layout, clip)
+        except CodeOverflowError:
+            # too large for uint8 codes: the write restarts with uint16 (checked only
+            # here, not on every block: one pass less over each); negative or non-finite
+            # values stay errors
+            if code_dtype == "uint8" and float(np.max(plane)) > ceiling:
+                raise _NeedsWiderCodes from None
+            raise
+
+    # a source that computes its frames (a corrected movie) has each block computed and
+    # encoded by one thread, the frames still in that core's cache
+    mapper = frame_mapper(source, layout)
+
+    def produce(span: tuple[int, int]) -> np.ndarray | list[bytes]:
+        return mapper(*span, encode) if mapper is not None else source.block(*span)
+
+    spans = [(t0, min(t0 + per_shard, n_frames)) for t0 in range(0, n_frames, per_shard)]
     workers = max(1, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=1) as prefetch, \
+    # a mapped source: one block per worker thread at a time, each computed and encoded
+    # whole by its thread (no barrier inside a block); otherwise the next block is read
+    # while this one is encoded by the pool
+    ahead = workers if mapper is not None else 1
+    with ThreadPoolExecutor(max_workers=ahead) as producers, \
             ThreadPoolExecutor(max_workers=workers) as encoders:
-        pending = prefetch.submit(source.block, 0, min(per_shard, n_frames))
-        for i, t0 in enumerate(starts):
-            t1 = min(t0 + per_shard, n_frames)
-            block = pending.result()
-            if i + 1 < len(starts):
-                nxt = starts[i + 1]
-                pending = prefetch.submit(source.block, nxt, min(nxt + per_shard, n_frames))
-            if code_dtype == "uint8" and float(block.max()) > ceiling:
-                raise _NeedsWiderCodes
-            if layout is not None:
-                location.write_bytes(layout.key(i), encode_shard(block, layout, ZSTD_LEVEL,
-                                                                 encoders))
+        for i, ((t0, t1), made) in enumerate(in_order(producers, produce, spans, ahead)):
+            if layout is None:
+                _write_through_zarr(array, t0, t1, made, clip, code_dtype, ceiling)
             else:
-                array[t0:t1] = block
-            del block
+                if mapper is None:
+                    made = list(encoders.map(encode, made.reshape(-1, *layout.plane_shape)))
+                location.write_bytes(layout.key(i), assemble_shard(made, layout))
+            del made
             if options.progress is not None:
                 options.progress(t1, n_frames)
             check_cancel(options)
@@ -122,6 +145,53 @@ def _write(
     )
     array.attrs[ATTRS_KEY] = attributes(result, source)
     return _with_size(result, location.stored_nbytes())
+
+
+def in_order(pool: Executor, fn: Callable[[Any], Any], items: list, ahead: int
+             ) -> Iterator[tuple[Any, Any]]:
+    """``(item, fn(item))`` in the order of ``items``, with up to ``ahead`` calls running
+    on ``pool`` (memory stays bounded by ``ahead`` results). Calls not started yet are
+    cancelled when the caller stops early (an error, a cancel)."""
+    futures: deque = deque()
+    upcoming = iter(items)
+    try:
+        for item in itertools.islice(upcoming, ahead):
+            futures.append((item, pool.submit(fn, item)))
+        while futures:
+            item, future = futures.popleft()
+            result = future.result()
+            for nxt in itertools.islice(upcoming, 1):
+                futures.append((nxt, pool.submit(fn, nxt)))
+            yield item, result
+            del result
+    finally:
+        for _, future in futures:
+            future.cancel()
+
+
+def frame_mapper(source: MovieSource, layout: ShardLayout | None) -> Callable | None:
+    """``source``'s ``map_frames(t0, t1, fn)`` when the writer can use it: a stabilized
+    source whose data computes a block of frames and hands each one to ``fn`` in the
+    calling thread (see :meth:`napari_photon.motion.CorrectedMovie.map_frames`), written in
+    our shard layout with one plane per frame."""
+    mapper = getattr(source.data, "map_frames", None)
+    if not (source.stabilized and callable(mapper) and layout is not None
+            and layout.planes == 1 and len(source.shape) == 3):
+        return None
+    return mapper
+
+
+def _write_through_zarr(array: Any, t0: int, t1: int, block: np.ndarray, clip: bool,
+                        code_dtype: str, ceiling: float) -> None:
+    """zarr's own codec pipeline (arrays not in our shard layout)."""
+    if clip:
+        block = np.maximum(block, 0)
+    try:
+        array[t0:t1] = block
+    except CodeOverflowError:
+        if code_dtype == "uint8" and float(np.max(block)) > ceiling:
+            raise _NeedsWiderCodes from None
+        raise
 
 
 def attributes(result: WriteResult, source: MovieSource) -> dict:
