@@ -43,10 +43,6 @@ class CorrectedMovie:
         Threads a block is split over (default: the number of cores).
     """
 
-    #: every read returns a new array the caller may modify (a ``<photon@>`` write clips
-    #: it in place)
-    returns_new_arrays = True
-
     def __init__(self, movie: Any, estimate: MotionEstimate | None, *,
                  progress: ProgressCallback | None = None, workers: int | None = None,
                  _settings: E.Settings | None = None, _reference: np.ndarray | None = None
@@ -110,14 +106,14 @@ class CorrectedMovie:
             t = int(index) % self.shape[0] if -self.shape[0] <= index < self.shape[0] else None
             if t is None:
                 raise IndexError(f"frame {index} out of range for {self.shape[0]} frames")
-            return self._read(t, t + 1)[(0, *rest)]
+            return self._read(t, t + 1)[0][(0, *rest)]
         if not isinstance(index, slice) or index.step not in (None, 1):
             raise IndexError(f"{type(self).__name__} is read in contiguous blocks of frames "
                              "(movie[t0:t1] or movie[t])")
         t0, t1, _ = index.indices(self.shape[0])
         if t1 <= t0:
             return np.empty((0, *self.shape[1:]), np.float32)[(slice(None), *rest)]
-        out = self._read(t0, t1)
+        out = self._read(t0, t1)[0]
         return out[(slice(None), *rest)] if rest else out
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -133,13 +129,28 @@ class CorrectedMovie:
         return da.from_array(self, chunks=(per, *self.shape[1:]), asarray=True, lock=False,
                              inline_array=True, name=f"corrected-{id(self)}-{per}")
 
+    def map_frames(self, t0: int, t1: int, fn: Callable[[np.ndarray], Any]) -> list:
+        """``[fn(frame) for frame in movie[t0:t1]]``, all in the calling thread: each frame
+        is read, corrected and handed to ``fn`` there (a ``<photon@>`` write encodes the
+        block while it is still in that core's cache). Callers get parallelism by mapping
+        several blocks at once, one per thread, as the writer does; QC and progress are
+        those of ``movie[t0:t1]``."""
+        if not 0 <= t0 <= t1 <= self.shape[0]:
+            raise IndexError(f"frames {t0}:{t1} out of range for {self.shape[0]} frames")
+        return self._read(t0, t1, fn, split=False)[1]
+
     # -- reading -------------------------------------------------------------------------------
-    def _read(self, t0: int, t1: int) -> np.ndarray:
-        """Frames ``t0:t1``: each worker thread reads, corrects and accounts its own part
-        (reading in parallel too: decoding is a third of the work)."""
+    def _read(self, t0: int, t1: int, fn: Callable[[np.ndarray], Any] | None = None,
+              split: bool = True) -> tuple[np.ndarray, list]:
+        """Frames ``t0:t1`` and ``fn`` of each (when given): with ``split``, each worker
+        thread reads, corrects and accounts its own part (reading in parallel too: decoding
+        is a third of the work), then applies ``fn`` to its frames."""
         n = t1 - t0
-        out = np.empty((n, *self.shape[1:]), np.float32)
-        workers = self.workers if n >= 2 * self.workers else 1
+        # frames that only pass through fn go to a buffer kept by the thread: a new block
+        # would fault in (and the kernel zero) 64 MiB of fresh pages on every read
+        out = np.empty((n, *self.shape[1:]), np.float32) if fn is None else \
+            _thread_buffer((n, *self.shape[1:]))
+        workers = self.workers if split and n >= 2 * self.workers else 1
         edges = np.linspace(0, n, workers + 1).round().astype(int)
         parts = [(t0 + int(a), t0 + int(b)) for a, b in itertools.pairwise(edges) if b > a]
 
@@ -152,15 +163,16 @@ class CorrectedMovie:
                 frames = np.asarray(self.movie[a:b], dtype=np.float32)
             corrected, corr = self._process(frames, a, b, dest)
             self._account(corrected, corr, a, b)
+            return [] if fn is None else [fn(frame) for frame in corrected]
 
         with single_threaded_blas():
             if len(parts) == 1:
-                work(parts[0])
+                mapped = work(parts[0])
             else:
-                list(thread_pool().map(work, parts))
+                mapped = [r for part in thread_pool().map(work, parts) for r in part]
         if self.progress is not None:
             self.progress(self.frames_read, self.shape[0])
-        return out
+        return out, mapped
 
     def _process(self, frames: np.ndarray, t0: int, t1: int, out: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
@@ -287,6 +299,18 @@ class RegisteringMovie(CorrectedMovie):
             covered = t0 + n
         self.estimate = assemble(self._model, parts, smooth=False)
         return self.estimate
+
+
+_local = threading.local()
+
+
+def _thread_buffer(shape: tuple[int, ...]) -> np.ndarray:
+    """A float32 array of ``shape`` that this thread reuses from call to call."""
+    size = int(np.prod(shape))
+    buffer = getattr(_local, "buffer", None)
+    if buffer is None or buffer.size < size:
+        buffer = _local.buffer = np.empty(size, np.float32)
+    return buffer[:size].reshape(shape)
 
 
 def _interpolator_for(movie: RegisteringMovie) -> E.FieldInterpolator:

@@ -124,7 +124,7 @@ def whiten_spectra(x: np.ndarray, power: float) -> np.ndarray:
 
 def correlate(frames: np.ndarray, window: np.ndarray, ref_conj: np.ndarray,
               radius: tuple[float, float], whiten: float = 0.0,
-              filt: np.ndarray | None = None, newton: int = 3
+              filt: np.ndarray | None = None, newton: int = 1
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cross-power spectra and sub-pixel correlation peaks of frames against a reference.
 
@@ -140,7 +140,10 @@ def correlate(frames: np.ndarray, window: np.ndarray, ref_conj: np.ndarray,
     radius : (float, float)
         Largest displacement searched, per axis.
     newton : int
-        Newton iterations of the sub-pixel refinement (:func:`refine_peaks`).
+        Newton iterations of the sub-pixel refinement (:func:`refine_peaks`). One, from
+        the parabola's estimate, gave the same errors as three on the benchmark movies
+        (RMS 0.0464 px standard, 0.0640 hard, to 1e-7 px), at 0.15-0.2 ms less per
+        frame each.
 
     Returns
     -------
@@ -156,6 +159,10 @@ def correlate(frames: np.ndarray, window: np.ndarray, ref_conj: np.ndarray,
     rx = int(min(radius[1], w // 2 - 1))
     iy = (np.arange(-ry - 1, ry + 2) % h)[:, None]
     ix = (np.arange(-rx - 1, rx + 2) % w)[None, :]
+    if h * w <= BATCHED_PIXELS:
+        x, boxes = _batched_boxes(frames, window, ref_conj, whiten, filt, iy, ix)
+        lags, value = box_peaks(boxes, ry, rx)
+        return refine_peaks(x, lags, w, newton), value, x
     x = np.empty((n, h, w // 2 + 1), np.complex64)
     boxes = np.empty((n, 2 * ry + 3, 2 * rx + 3), np.float32)
     buf = np.empty((h, w), np.float32)
@@ -169,10 +176,34 @@ def correlate(frames: np.ndarray, window: np.ndarray, ref_conj: np.ndarray,
             whiten_spectra(spec, whiten)
             spec *= filt
         x[i] = spec
-        boxes[i] = fft.irfft2(spec, s=(h, w), workers=1, overwrite_x=True)[iy, ix]
+        boxes[i] = box_of(spec, iy, ix, w)
     lags, value = box_peaks(boxes, ry, rx)
     lags = refine_peaks(x, lags, w, newton)
     return lags, value, x
+
+
+#: frames up to this size (128 x 128: the reference's 4x-binned frames) are correlated as
+#: one batch: a batch of 16 fits in cache, and one FFT call instead of 16 saves the
+#: per-call overhead that dominates at this size (the reference's rounds 0.30 -> 0.2 s)
+BATCHED_PIXELS = 128 * 128
+
+
+def _batched_boxes(frames: np.ndarray, window: np.ndarray, ref_conj: np.ndarray,
+                   whiten: float, filt: np.ndarray | None, iy: np.ndarray, ix: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`correlate`'s cross-power spectra and correlation boxes, one batch."""
+    w = frames.shape[-1]
+    means = np.array([np.float32(f.mean()) for f in frames], np.float32)
+    centred = np.subtract(frames, means[:, None, None], dtype=np.float32)
+    centred *= window
+    x = fft.rfft2(centred, workers=1).astype(np.complex64, copy=False)
+    x *= ref_conj
+    if whiten > 0:
+        whiten_spectra(x, whiten)
+        x *= filt
+    along_y = fft.ifft(x, axis=1, workers=1)[:, iy.ravel()]
+    boxes = fft.irfft(along_y, n=w, axis=2, workers=1, overwrite_x=True)[:, :, ix.ravel()]
+    return x, boxes.astype(np.float32, copy=False)
 
 
 def peaks_from_spectra(x: np.ndarray, height: int, width: int,
@@ -186,9 +217,19 @@ def peaks_from_spectra(x: np.ndarray, height: int, width: int,
     ix = (np.arange(-rx - 1, rx + 2) % width)[None, :]
     boxes = np.empty((n, 2 * ry + 3, 2 * rx + 3), np.float32)
     for i in range(n):
-        boxes[i] = fft.irfft2(x[i], s=(height, width), workers=1)[iy, ix]
+        boxes[i] = box_of(x[i].copy(), iy, ix, width)
     lags, value = box_peaks(boxes, ry, rx)
     return refine_peaks(x, lags, width), value
+
+
+def box_of(spec: np.ndarray, rows: np.ndarray, cols: np.ndarray, width: int) -> np.ndarray:
+    """``irfft2(spec)[rows, cols]`` computing only the rows asked for: the inverse along y
+    for every column of the half spectrum, then along x for ``rows`` only (a correlation
+    box of 35 of 256 rows costs a little over half the full inverse). ``spec`` is
+    overwritten."""
+    along_y = fft.ifft(spec, axis=0, workers=1, overwrite_x=True)
+    return fft.irfft(along_y[rows.ravel()], n=width, axis=1, workers=1,
+                     overwrite_x=True)[:, cols.ravel()]
 
 
 def box_peaks(box: np.ndarray, ry: int, rx: int) -> tuple[np.ndarray, np.ndarray]:
