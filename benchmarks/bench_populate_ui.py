@@ -73,6 +73,12 @@ def main() -> int:
     ap.add_argument("--switch-interval", type=float, default=0.0,
                     help="ms: Python's GIL switch interval during the runs (default: "
                     "Python's own, 5 ms)")
+    ap.add_argument("--gc-log", action="store_true",
+                    help="record the interpreter's garbage collections in napari's process "
+                    "and print how much of each long gap they took")
+    ap.add_argument("--pause-spinner", action="store_true",
+                    help="diagnosis: keep napari's animated activity indicator paused during "
+                    "the runs (every frame of its animation repaints the window)")
     ap.add_argument("--diagnose", action="store_true",
                     help="when the UI thread misses its ticks for 80 ms, print what every "
                     "thread of napari's process is running")
@@ -109,12 +115,15 @@ def main() -> int:
     print(f"child     : niceness {dock.niceness} (in process mode)")
     if args.diagnose:
         start_diagnosis(_TICKS)
+    if args.gc_log:
+        import gc
+        gc.callbacks.append(_record_gc)
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval / 1000)
     results = {}
     for mode in modes:
         print(f"\n== populate all {MODES[mode]}")
-        result = measure(app, dock, pipeline, mode, args.timeout)
+        result = measure(app, dock, pipeline, mode, args.timeout, args.pause_spinner)
         if result is None:
             return 1
         results[mode] = result
@@ -137,6 +146,21 @@ def main() -> int:
 
 
 _TICKS: list[float] = []
+_GC: list[tuple[float, float, int]] = []  # (start, stop, generation) of each collection
+_GC_START: list[float] = [0.0]
+
+
+def _record_gc(phase: str, info: dict) -> None:
+    if phase == "start":
+        _GC_START[0] = time.perf_counter()
+    else:
+        _GC.append((_GC_START[0], time.perf_counter(), info["generation"]))
+
+
+def gc_inside(t0: float, t1: float) -> str:
+    """The collections that ran between ``t0`` and ``t1``: generation and ms each."""
+    inside = [(g, 1000 * (b - a)) for a, b, g in _GC if b > t0 and a < t1]
+    return ", ".join(f"gen{g} {ms:.0f} ms" for g, ms in inside) or "none"
 
 
 def headless_result(pipeline, returncode: int) -> SimpleNamespace | None:
@@ -148,7 +172,22 @@ def headless_result(pipeline, returncode: int) -> SimpleNamespace | None:
                            n_errors=sum(c.error for c in counts))
 
 
-def measure(app, dock, pipeline, mode: str, timeout: float) -> dict | None:
+def pause_animations(window) -> int:
+    """Pause every running ``QMovie`` shown by a label of ``window``; how many were."""
+    from qtpy.QtGui import QMovie
+    from qtpy.QtWidgets import QLabel
+
+    paused = 0
+    for label in window.findChildren(QLabel):
+        movie = label.movie()
+        if movie is not None and movie.state() == QMovie.MovieState.Running:
+            movie.setPaused(True)
+            paused += 1
+    return paused
+
+
+def measure(app, dock, pipeline, mode: str, timeout: float, pause_spinner: bool = False
+            ) -> dict | None:
     """Populate every table of a fresh schema from the dock; the UI timer's gaps."""
     from qtpy.QtCore import QEventLoop, QTimer
 
@@ -173,11 +212,16 @@ def measure(app, dock, pipeline, mode: str, timeout: float) -> dict | None:
 
     ticks = _TICKS
     ticks.clear()
+    _GC.clear()
     events: list[float] = []
     finished: list = []
     timer = QTimer()
     timer.setInterval(TICK_MS)
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    paused: list[int] = []
+    if pause_spinner:
+        window = dock.viewer.window._qt_window  # benchmark diagnosis only
+        timer.timeout.connect(lambda: paused.append(pause_animations(window)))
     stages: list[str] = []
 
     def received(event) -> None:
@@ -200,6 +244,19 @@ def measure(app, dock, pipeline, mode: str, timeout: float) -> dict | None:
 
     canvas.events.draw.connect(drawn)
     dock.event_received.connect(received)
+    timed: dict[str, list[float]] = {"dock event": [], "napari bar sync": []}
+
+    def timing(name, fn):
+        def call(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                timed[name].append(1000 * (time.perf_counter() - t))
+        return call
+
+    dock._handle_event = timing("dock event", dock._handle_event)
+    dock.progress.sync_activity = timing("napari bar sync", dock.progress.sync_activity)
     dock.run_finished.connect(ended)
     QTimer.singleShot(int(timeout * 1000), loop.quit)
     timer.start()
@@ -234,14 +291,25 @@ def measure(app, dock, pipeline, mode: str, timeout: float) -> dict | None:
     print(f"populate  : {duration:.1f} s, {last.n_done} keys made, {last.n_errors} failed, "
           f"{len(events)} progress events shown by the dock, {len(draws)} canvas repaints"
           + (f" (at {', '.join(f'{d - start:.1f}' for d in draws[:5])} s)" if draws else ""))
-    print(f"UI ticks  : {len(ticks)} of a {TICK_MS} ms QTimer")
+    print(f"UI ticks  : {len(ticks)} of a {TICK_MS} ms QTimer"
+          + (f"; animations paused {sum(paused)} times" if pause_spinner else ""))
     print(f"gap ms    : median {statistics.median(gaps):.1f}, p99 "
           f"{np.percentile(gaps, 99):.1f}, max {gaps[worst]:.1f} at {ticks[worst] - start:.1f} s "
           f"into the run; gaps over {TARGET_GAP_MS:.0f} ms: {over}")
     for i in np.argsort(gaps)[::-1][:5]:  # the longest gaps and what the run was doing
         before = int(np.searchsorted(events, ticks[i])) - 1
         doing = stages[before] if before >= 0 else "starting"
-        print(f"  gap {gaps[i]:6.1f} ms at {ticks[i] - start:6.1f} s, after: {doing}")
+        print(f"  gap {gaps[i]:6.1f} ms at {ticks[i] - start:6.1f} s, after: {doing}"
+              + (f"; collections in it: {gc_inside(ticks[i], ticks[i + 1])}" if _GC else ""))
+    if _GC:
+        by_gen = {g: [1000 * (b - a) for a, b, gg in _GC if gg == g] for g in (0, 1, 2)}
+        print("gc        : " + "; ".join(
+            f"gen{g} x{len(ms)} max {max(ms):.0f} ms" for g, ms in by_gen.items() if ms))
+    for name, ms in timed.items():
+        if ms:
+            print(f"{name:10s}: {len(ms)} calls, median {statistics.median(ms):.1f} ms, "
+                  f"max {max(ms):.1f} ms")
+    del dock._handle_event, dock.progress.sync_activity
     ok = gaps.max() <= TARGET_GAP_MS
     print(f"target    : no gap over {TARGET_GAP_MS:.0f} ms -> {'ok' if ok else 'MISSED'}")
     return {"done": last.n_done, "median": statistics.median(gaps),

@@ -38,11 +38,15 @@ from qtpy.QtWidgets import (
 
 from napari_photon import pipeline
 
+from ._animations import AnimationHold
 from ._changes import pipeline_changes
 from ._populate_counts import CountsTable
 from ._populate_failures import FailuresList
 from ._populate_progress import RunProgress
 from ._worker import relay_runtime_errors
+
+#: ms between two updates of the dock and of napari's activity bar during a run
+UPDATE_MS = 250
 
 EventSource = Callable[[Callable[[], bool]], Iterator["pipeline.PopulateEvent"]]
 
@@ -171,6 +175,13 @@ class PopulateDock(QWidget):
         self._last_event: pipeline.PopulateEvent | None = None
         self._pending: deque[pipeline.PopulateEvent] = deque()
         self._handling = False
+        # a run's events are shown in batches, UPDATE_MS apart: each change napari's
+        # activity bar makes repaints the whole window (see RunProgress.sync_activity)
+        self._batch_timer = QTimer(self)
+        self._batch_timer.setSingleShot(True)
+        self._batch_timer.setInterval(UPDATE_MS)
+        self._batch_timer.timeout.connect(self._show_pending)
+        self._animations: AnimationHold | None = None
         self._loaded = False
         self.last_error: str | None = None  # why the last refresh failed
         self._set_busy(False)
@@ -303,22 +314,43 @@ class PopulateDock(QWidget):
         worker.finished.connect(self._on_run_finished)
         self._worker = worker
         self._running = True
+        self._animations = AnimationHold(self.window())
+        self._animations.hold()
         self._set_busy(True)
         self.status.setText(f"{title}...")
         worker.start()
 
     def _on_event(self, event: pipeline.PopulateEvent) -> None:
-        # Updating napari's activity panel may process pending Qt events, delivering the
-        # run's next events inside this handler: queue them, handle them one at a time.
+        """Queue one event of the run; the queue is shown at the next batch."""
         self._pending.append(event)
+        if not self._handling and not self._batch_timer.isActive():
+            self._batch_timer.start()
+
+    def _show_pending(self) -> None:
+        """Show the queued events, in order, then bring napari's bar up to date once.
+
+        Updating napari's activity panel processes pending Qt events, which may deliver
+        the run's next events inside this method: they are queued for the next batch.
+        """
         if self._handling:
             return
         self._handling = True
+        # a QProgressBar repaints itself at once when its text changes, and every repaint
+        # composes the whole window: with updates off, the batch is painted once, later
+        self.setUpdatesEnabled(False)
         try:
             while self._pending:
                 self._handle_event(self._pending.popleft())
         finally:
+            self.setUpdatesEnabled(True)
+        try:
+            self.progress.sync_activity()
+        finally:
             self._handling = False
+        if self._animations is not None:
+            self._animations.hold()  # napari's indicator starts with its first bar
+        if self._pending and not self._batch_timer.isActive():
+            self._batch_timer.start()
 
     def _handle_event(self, event: pipeline.PopulateEvent) -> None:
         self.progress.show_event(event)
@@ -338,6 +370,8 @@ class PopulateDock(QWidget):
         if self._handling:
             QTimer.singleShot(0, lambda: self._on_run_error(error))
             return
+        self._batch_timer.stop()
+        self._show_pending()
         self._last_event = None
         self.progress.finish(f"Stopped by an error: {error}")
         show_error(f"Populate stopped by an error: {error}")
@@ -346,6 +380,8 @@ class PopulateDock(QWidget):
         if self._handling:  # delivered while an event is handled: after it, and the rest
             QTimer.singleShot(0, self._on_run_finished)
             return
+        self._batch_timer.stop()
+        self._show_pending()
         last = self._last_event
         if last is not None:
             made = f"{last.n_done} key{'s' if last.n_done != 1 else ''} made"
@@ -356,6 +392,9 @@ class PopulateDock(QWidget):
                 text = f"Finished: {made}{failed}."
             self.progress.finish(text)
             show_info(f"Populate: {text}")
+        if self._animations is not None:
+            self._animations.release()
+            self._animations = None
         self._running = False
         self._worker = None
         self._set_busy(False)

@@ -3,6 +3,7 @@ activity panel through ``napari.utils.progress``."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from napari.utils import cancelable_progress
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from napari_photon.pipeline import PopulateEvent
 
 SCALE = 1000  # run bar resolution: per mille of the run
+ACTIVITY_INTERVAL_S = 1.0  # napari's activity bar follows the dock's at most this often
 
 
 class RunProgress(QWidget):
@@ -54,6 +56,8 @@ class RunProgress(QWidget):
         self._table = ""
         self.fraction = 0.0
         self.activity_final: tuple[int, int] | None = None
+        self._activity_text = ""  # what napari's bar is to say at the next sync
+        self._activity_synced = 0.0  # time.monotonic() of the last sync
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -71,6 +75,7 @@ class RunProgress(QWidget):
         self.stage_label.setText("Starting...")
         self.run_label.setText(title)
         self._title = title
+        self._activity_text = title
         self._run = cancelable_progress(total=SCALE, desc=title)
 
     def cancel_requested(self) -> bool:
@@ -84,8 +89,8 @@ class RunProgress(QWidget):
         ``activity_final`` keeps the run bar's last ``(n, total)``.
         """
         if self._run is not None:
+            self.sync_activity(force=True)
             self.activity_final = (int(self._run.n), int(self._run.total))
-        if self._run is not None:
             self._run.close()
         self._run = None
 
@@ -98,8 +103,31 @@ class RunProgress(QWidget):
 
     # -- events ---------------------------------------------------------------------------
 
+    def sync_activity(self, force: bool = False) -> None:
+        """Bring napari's activity-panel bar up to the dock's state (at most once per
+        ``ACTIVITY_INTERVAL_S`` unless ``force``).
+
+        napari repaints the window inside each change of one of its bars
+        (``QApplication.processEvents``); on a software-rendered display every repaint
+        composes the whole window (40-60 ms of the user-interface thread on the 2-core
+        test machine). The dock therefore changes napari's bar only here, about once a
+        second, and names the stage there without frame counts (those are in the dock's
+        stage bar).
+        """
+        run = self._run
+        now = time.monotonic()
+        if run is None or (not force and now - self._activity_synced < ACTIVITY_INTERVAL_S):
+            return
+        self._activity_synced = now
+        if run.desc != self._activity_text:
+            run.set_description(self._activity_text)
+        value = round(self.fraction * SCALE)
+        if value > run.n:
+            run.update(value - run.n)
+
     def show_event(self, event: PopulateEvent) -> None:
-        """Advance the bars with one event of ``pipeline.run_populate``."""
+        """Advance the dock's bars with one event of ``pipeline.run_populate`` (napari's
+        bar follows at :meth:`sync_activity`)."""
         self._set_fraction(event.fraction)
         if event.kind == "run-started":
             self.stage_bar.setRange(0, 1)
@@ -127,14 +155,10 @@ class RunProgress(QWidget):
 
     def _set_fraction(self, fraction: float) -> None:
         self.fraction = max(self.fraction, fraction)
-        value = round(self.fraction * SCALE)
-        self.run_bar.setValue(value)
-        if self._run is not None and value > self._run.n:
-            self._run.update(value - self._run.n)
+        self.run_bar.setValue(round(self.fraction * SCALE))
 
     def _describe(self, text: str) -> None:
-        if self._run is not None and self._run.desc != text:
-            self._run.set_description(text)
+        self._activity_text = text
 
     def _set_stage(self, name: str, done: int, total: int) -> None:
         total = max(int(total), 1)
@@ -146,4 +170,4 @@ class RunProgress(QWidget):
         elif self.stage_bar.maximum() != total:
             self.stage_bar.setMaximum(total)
         self.stage_bar.setValue(done)
-        self._describe(f"{self._table}: {name} {done}/{total}")
+        self._describe(f"{self._table}: {name}")
