@@ -327,10 +327,10 @@ class PopulateDock(QWidget):
             self._batch_timer.start()
 
     def _show_pending(self) -> None:
-        """Show the queued events, in order, then bring napari's bar up to date once.
+        """Show the queued events in order; napari's bar follows half a period later.
 
         Updating napari's activity panel processes pending Qt events, which may deliver
-        the run's next events inside this method: they are queued for the next batch.
+        the run's next events inside it: they are queued for the next batch.
         """
         if self._handling:
             return
@@ -343,10 +343,10 @@ class PopulateDock(QWidget):
                 self._handle_event(self._pending.popleft())
         finally:
             self.setUpdatesEnabled(True)
-        try:
-            self.progress.sync_activity()
-        finally:
             self._handling = False
+        # napari's bar in a turn of the event loop of its own: its repaints do not add up
+        # with the dock's in one stretch of the user-interface thread
+        QTimer.singleShot(UPDATE_MS // 2, self._sync_activity)
         if self._animations is not None:
             self._animations.hold()  # napari's indicator starts with its first bar
         if self._pending and not self._batch_timer.isActive():
@@ -365,6 +365,17 @@ class PopulateDock(QWidget):
         elif event.kind == "run-finished":
             self._last_event = event
         self.event_received.emit(event)
+
+    def _sync_activity(self) -> None:
+        if self._handling:  # napari's bar delivered events inside a batch: next time
+            return
+        self._handling = True
+        try:
+            self.progress.sync_activity()
+        finally:
+            self._handling = False
+        if self._pending and not self._batch_timer.isActive():
+            self._batch_timer.start()
 
     def _on_run_error(self, error: BaseException) -> None:
         if self._handling:

@@ -104,14 +104,16 @@ class RunProgress(QWidget):
     # -- events ---------------------------------------------------------------------------
 
     def sync_activity(self, force: bool = False) -> None:
-        """Bring napari's activity-panel bar up to the dock's state (at most once per
-        ``ACTIVITY_INTERVAL_S`` unless ``force``).
+        """Bring napari's activity-panel bar closer to the dock's state: at most once per
+        ``ACTIVITY_INTERVAL_S`` and one change per call (its description, else its value),
+        unless ``force`` (both, now: the end of a run).
 
         napari repaints the window inside each change of one of its bars
-        (``QApplication.processEvents``); on a software-rendered display every repaint
-        composes the whole window (40-60 ms of the user-interface thread on the 2-core
-        test machine). The dock therefore changes napari's bar only here, about once a
-        second, and names the stage there without frame counts (those are in the dock's
+        (``QApplication.processEvents``, and its ``QProgressBar`` repaints itself at
+        once); on a software-rendered display every repaint composes the whole window
+        (20-30 ms of the user-interface thread on the 2-core test machine). The dock
+        therefore changes napari's bar only here, about once a second, one change at a
+        time, and names the stage there without frame counts (those are in the dock's
         stage bar).
         """
         run = self._run
@@ -121,6 +123,8 @@ class RunProgress(QWidget):
         self._activity_synced = now
         if run.desc != self._activity_text:
             run.set_description(self._activity_text)
+            if not force:
+                return
         value = round(self.fraction * SCALE)
         if value > run.n:
             run.update(value - run.n)
