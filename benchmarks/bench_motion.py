@@ -583,10 +583,14 @@ def summary(res: dict, args: argparse.Namespace) -> list[list[str]]:
                      f">= {TARGETS['piecewise_gain']:.0f}x", mark(g >= TARGETS["piecewise_gain"])])
     if "scaling" in res:
         sc = res["scaling"]
-        for label, key in (("in all", "ratio"), ("pass over the frames", "stream_ratio")):
-            dev = abs(sc[key] / 4 - 1)
-            rows.append([f"time for 4x the frames, {label}", f"{sc[key]:.2f}",
-                         "3.6 - 4.4", mark(dev <= TARGETS["scaling"])])
+        # linear in the frames: the pass over them within 10 % of 4x; in all, the fixed
+        # cost of the reference (always 200 frames) makes 4x the frames cost less than 4x
+        dev = abs(sc["stream_ratio"] / 4 - 1)
+        rows.append(["time for 4x the frames, pass over the frames",
+                     f"{sc['stream_ratio']:.2f}", "3.6 - 4.4", mark(dev <= TARGETS["scaling"])])
+        rows.append(["time for 4x the frames, in all (fixed-size reference included)",
+                     f"{sc['ratio']:.2f}", "<= 4.4",
+                     mark(sc["ratio"] <= 4 * (1 + TARGETS["scaling"]))])
     if "memory" in res:
         for mode in ("two", "single"):
             rs = sorted((r for r in res["memory"] if r["mode"] == mode),

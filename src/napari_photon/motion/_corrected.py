@@ -191,10 +191,13 @@ class CorrectedMovie:
         # projections of the part outside the lock; merged under it (frames read twice
         # count once)
         # float64 frame by frame: the mean must not depend on how reads split the movie
+        if not len(out):
+            return
         part_sum = np.zeros(out.shape[1:], np.float64)
-        for frame in out:
+        part_max = out[0].copy()
+        for frame in out:  # both while the frame is in cache
             np.add(part_sum, frame, out=part_sum)
-        part_max = out.max(axis=0)
+            np.maximum(part_max, frame, out=part_max)
         with self._lock:
             new = ~self._seen[t0:t1]
             if new.all():
