@@ -323,7 +323,11 @@ class PopulateDock(QWidget):
     def _on_event(self, event: pipeline.PopulateEvent) -> None:
         """Queue one event of the run; the queue is shown at the next batch."""
         self._pending.append(event)
-        if not self._handling and not self._batch_timer.isActive():
+        self._schedule_batch()
+
+    def _schedule_batch(self) -> None:
+        """Start the batch timer when events wait and no batch is being shown."""
+        if self._pending and not self._handling and not self._batch_timer.isActive():
             self._batch_timer.start()
 
     def _show_pending(self) -> None:
@@ -349,8 +353,7 @@ class PopulateDock(QWidget):
         QTimer.singleShot(UPDATE_MS // 2, self._sync_activity)
         if self._animations is not None:
             self._animations.hold()  # napari's indicator starts with its first bar
-        if self._pending and not self._batch_timer.isActive():
-            self._batch_timer.start()
+        self._schedule_batch()
 
     def _handle_event(self, event: pipeline.PopulateEvent) -> None:
         self.progress.show_event(event)
@@ -374,8 +377,7 @@ class PopulateDock(QWidget):
             self.progress.sync_activity()
         finally:
             self._handling = False
-        if self._pending and not self._batch_timer.isActive():
-            self._batch_timer.start()
+        self._schedule_batch()
 
     def _on_run_error(self, error: BaseException) -> None:
         if self._handling:
