@@ -56,15 +56,17 @@ def test_in_order_cancels_what_did_not_start_when_the_caller_stops():
 
     def work(item: int) -> int:
         started.append(item)
-        gate.wait(10)
+        if item > 0:
+            gate.wait(10)
         return item
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         results = in_order(pool, work, list(range(10)), ahead=3)
-        gate.set()
-        assert next(results) == (0, 0)
+        assert next(results) == (0, 0)  # items 1-3 are submitted by now
         results.close()  # the caller stops after the first result (a cancel, an error)
-    assert started[0] == 0 and len(started) <= 4  # never all ten
+        gate.set()
+    # item 1 may have started before the close; 2 and 3 were cancelled, never run
+    assert started in ([0], [0, 1])
 
 
 def test_mapped_frames_store_what_the_block_path_stores(tmp_path: Path, stored):
