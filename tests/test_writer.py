@@ -27,27 +27,30 @@ def stored(tmp_path_factory) -> object:
         return save_movie(path, movie)
 
 
-def test_in_order_keeps_order_and_bounds_the_calls_running():
-    running, most = [0], [0]
-    lock = threading.Lock()
-    release = threading.Semaphore(0)
+class _CountingPool(ThreadPoolExecutor):
+    """A thread pool that counts the calls submitted and not yet consumed."""
 
-    def work(item: int) -> int:
-        with lock:
-            running[0] += 1
-            most[0] = max(most[0], running[0])
-        release.acquire()
-        with lock:
-            running[0] -= 1
-        return item * item
+    def __init__(self, workers: int) -> None:
+        super().__init__(max_workers=workers)
+        self.outstanding = 0
+        self.most = 0
 
+    def submit(self, fn, *args, **kwargs):
+        self.outstanding += 1
+        self.most = max(self.most, self.outstanding)
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_in_order_keeps_order_and_bounds_the_calls_in_flight():
     items = list(range(10))
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        for _ in items:
-            release.release()
-        got = list(in_order(pool, work, items, ahead=2))
+    with _CountingPool(4) as pool:
+        got = []
+        for item, result in in_order(pool, lambda i: i * i, items, ahead=2):
+            got.append((item, result))
+            pool.outstanding -= 1  # consumed
     assert got == [(i, i * i) for i in items]
-    assert most[0] <= 2
+    # two running ahead, plus the next one submitted before a result is handed out
+    assert pool.most == 3
 
 
 def test_in_order_cancels_what_did_not_start_when_the_caller_stops():
