@@ -201,9 +201,7 @@ def _batched_boxes(frames: np.ndarray, window: np.ndarray, ref_conj: np.ndarray,
     if whiten > 0:
         whiten_spectra(x, whiten)
         x *= filt
-    along_y = fft.ifft(x, axis=1, workers=1)[:, iy.ravel()]
-    boxes = fft.irfft(along_y, n=w, axis=2, workers=1, overwrite_x=True)[:, :, ix.ravel()]
-    return x, boxes.astype(np.float32, copy=False)
+    return x, box_of(x, iy, ix, w, overwrite=False).astype(np.float32, copy=False)
 
 
 def peaks_from_spectra(x: np.ndarray, height: int, width: int,
@@ -217,19 +215,20 @@ def peaks_from_spectra(x: np.ndarray, height: int, width: int,
     ix = (np.arange(-rx - 1, rx + 2) % width)[None, :]
     boxes = np.empty((n, 2 * ry + 3, 2 * rx + 3), np.float32)
     for i in range(n):
-        boxes[i] = box_of(x[i].copy(), iy, ix, width)
+        boxes[i] = box_of(x[i], iy, ix, width, overwrite=False)
     lags, value = box_peaks(boxes, ry, rx)
     return refine_peaks(x, lags, width), value
 
 
-def box_of(spec: np.ndarray, rows: np.ndarray, cols: np.ndarray, width: int) -> np.ndarray:
-    """``irfft2(spec)[rows, cols]`` computing only the rows asked for: the inverse along y
-    for every column of the half spectrum, then along x for ``rows`` only (a correlation
-    box of 35 of 256 rows costs a little over half the full inverse). ``spec`` is
-    overwritten."""
-    along_y = fft.ifft(spec, axis=0, workers=1, overwrite_x=True)
-    return fft.irfft(along_y[rows.ravel()], n=width, axis=1, workers=1,
-                     overwrite_x=True)[:, cols.ravel()]
+def box_of(spec: np.ndarray, rows: np.ndarray, cols: np.ndarray, width: int,
+           overwrite: bool = True) -> np.ndarray:
+    """``irfft2(spec)[..., rows, cols]`` computing only the rows asked for: the inverse
+    along y for every column of the half spectrum (or spectra: the last two axes), then
+    along x for ``rows`` only (a correlation box of 35 of 256 rows costs a little over half
+    the full inverse). ``spec`` is overwritten unless ``overwrite`` is False."""
+    along_y = fft.ifft(spec, axis=-2, workers=1, overwrite_x=overwrite)
+    return fft.irfft(along_y[..., rows.ravel(), :], n=width, axis=-1, workers=1,
+                     overwrite_x=True)[..., cols.ravel()]
 
 
 def box_peaks(box: np.ndarray, ry: int, rx: int) -> tuple[np.ndarray, np.ndarray]:

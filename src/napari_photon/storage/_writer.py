@@ -102,10 +102,7 @@ def _write(
         try:
             return encode_plane(plane, layout, clip)
         except CodeOverflowError:
-            # too large for uint8 codes: the write restarts with uint16 (checked only
-            # here, not on every block: one pass less over each); negative or non-finite
-            # values stay errors
-            if code_dtype == "uint8" and float(np.max(plane)) > ceiling:
+            if _too_large_for(plane, code_dtype, ceiling):
                 raise _NeedsWiderCodes from None
             raise
 
@@ -189,9 +186,16 @@ def _write_through_zarr(array: Any, t0: int, t1: int, block: np.ndarray, clip: b
     try:
         array[t0:t1] = block
     except CodeOverflowError:
-        if code_dtype == "uint8" and float(np.max(block)) > ceiling:
+        if _too_large_for(block, code_dtype, ceiling):
             raise _NeedsWiderCodes from None
         raise
+
+
+def _too_large_for(values: np.ndarray, code_dtype: str, ceiling: float) -> bool:
+    """Whether ``values`` overflowed uint8 codes by being large: the write then restarts
+    with uint16 (checked only after an overflow, not on every block: one pass less over
+    each); negative or non-finite values stay errors."""
+    return code_dtype == "uint8" and float(np.max(values)) > ceiling
 
 
 def attributes(result: WriteResult, source: MovieSource) -> dict:
