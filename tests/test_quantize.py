@@ -24,6 +24,23 @@ def test_quantize_round_trip_error_is_half_a_step_at_most():
     assert np.sqrt(np.mean(error**2)) == pytest.approx(0.5 / np.sqrt(12), rel=0.05)
 
 
+@pytest.mark.parametrize("code_dtype", ["uint8", "uint16"])
+def test_codes_are_numpys_rounded_quotients_half_to_even(code_dtype):
+    rng = np.random.default_rng(1)
+    values = np.concatenate([rng.uniform(0, 120, 5000), np.arange(0, 20, 0.25),
+                             [127.5, 127.74]]).astype(np.float32).reshape(-1, 7)
+    expected = np.rint(np.divide(values, np.float32(0.5))).astype(code_dtype)
+    np.testing.assert_array_equal(quantize(values, 0.5, code_dtype), expected)
+    assert quantize(np.float32([0.25, 0.75]), 0.5, code_dtype).tolist() == [0, 2]  # ties
+
+
+def test_clip_negative_turns_values_below_zero_into_code_zero_only():
+    values = np.float32([-3.0, -0.2, 0.2, 0.3, np.nan])
+    with pytest.raises(CodeOverflowError, match="with 1 NaN"):
+        quantize(values, 0.5, "uint8", clip_negative=True)
+    assert quantize(values[:4], 0.5, "uint8", clip_negative=True).tolist() == [0, 0, 0, 1]
+
+
 @pytest.mark.parametrize("bad", [128.0, -1.0, np.nan, np.inf])
 def test_values_out_of_range_raise_instead_of_wrapping(bad):
     values = np.array([1.0, bad], dtype=np.float32)

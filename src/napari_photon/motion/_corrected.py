@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 
 from . import _engine as E
+from . import _kernels as K
 from ._blas import single_threaded_blas
-from ._estimate import MotionEstimate, _interpolator, assemble, default_chunk
+from ._estimate import MotionEstimate, assemble, default_chunk
+from ._interpolate import block_plans
 from ._parallel import ProgressCallback, thread_pool
 from ._reference import build_reference
 
@@ -149,21 +151,20 @@ class CorrectedMovie:
         # frames that only pass through fn go to a buffer kept by the thread: a new block
         # would fault in (and the kernel zero) 64 MiB of fresh pages on every read
         out = np.empty((n, *self.shape[1:]), np.float32) if fn is None else \
-            _thread_buffer((n, *self.shape[1:]))
+            _thread_buffer((n, *self.shape[1:]), "output")
         workers = self.workers if split and n >= 2 * self.workers else 1
         edges = np.linspace(0, n, workers + 1).round().astype(int)
         parts = [(t0 + int(a), t0 + int(b)) for a, b in itertools.pairwise(edges) if b > a]
 
-        def work(part: tuple[int, int]) -> None:
+        def work(part: tuple[int, int]) -> list:
             a, b = part
             dest = out[a - t0:b - t0]
-            if hasattr(self.movie, "read_into"):  # read into the output, correct in place
-                frames = self.movie.read_into(a, b, dest)
+            if hasattr(self.movie, "read_into"):  # decoded into a buffer kept by the thread
+                frames = self.movie.read_into(a, b, _thread_buffer(dest.shape, "source"))
             else:
-                frames = np.asarray(self.movie[a:b], dtype=np.float32)
-            corrected, corr = self._process(frames, a, b, dest)
-            self._account(corrected, corr, a, b)
-            return [] if fn is None else [fn(frame) for frame in corrected]
+                frames = np.ascontiguousarray(self.movie[a:b], dtype=np.float32)
+            self._correct(frames, a, b, dest)
+            return [] if fn is None else [fn(frame) for frame in dest]
 
         with single_threaded_blas():
             if len(parts) == 1:
@@ -174,30 +175,49 @@ class CorrectedMovie:
             self.progress(self.frames_read, self.shape[0])
         return out, mapped
 
-    def _process(self, frames: np.ndarray, t0: int, t1: int, out: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
-        out = self._apply(frames, t0, t1, out)
-        return out, E.frame_correlation(out, self._qc_model)
+    def _correct(self, frames: np.ndarray, t0: int, t1: int, out: np.ndarray) -> None:
+        """Frames ``t0:t1`` corrected into ``out`` (not overlapping ``frames``), their QC
+        and projections accounted."""
+        shifts, tile_shifts = self._motion(frames, t0, t1)
+        s = self._settings
+        if tile_shifts is not None:
+            out[...] = E.apply_field(frames, _interpolator_for(self)(tile_shifts), s.order)
+        elif s.interpolation != "cubic":
+            E.apply_rigid(frames, shifts, s.interpolation, out)
+        else:  # shift, QC and projections in one sweep over the frames
+            part_sum = np.zeros(out.shape[1:], np.float64)
+            part_max = np.full(out.shape[1:], -np.inf, np.float32)
+            weights, ints = block_plans(out.shape[1:], shifts)
+            corr = K.correct_block(frames, out, weights, ints, part_sum, part_max,
+                                   *E.qc_arguments(self._qc_model))
+            self._account(out, corr, t0, t1, (part_sum, part_max))
+            return
+        self._account(out, E.frame_correlation(out, self._qc_model), t0, t1)
 
-    def _apply(self, frames: np.ndarray, t0: int, t1: int, out: np.ndarray) -> np.ndarray:
+    def _motion(self, frames: np.ndarray, t0: int, t1: int
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Rigid shifts (n, 2) of frames ``t0:t1`` and, for piecewise correction, the tile
+        shifts (n, ny, nx, 2)."""
         est = self.estimate
-        if self._settings.method == "piecewise" and est.tile_shifts is not None:
-            fields = _interpolator(est)(est.tile_shifts[t0:t1])
-            out[...] = E.apply_field(frames, fields, self._settings.order)
-            return out
-        return E.apply_rigid(frames, est.shifts[t0:t1], self._settings.interpolation, out)
+        piecewise = self._settings.method == "piecewise" and est.tile_shifts is not None
+        return est.shifts[t0:t1], est.tile_shifts[t0:t1] if piecewise else None
 
-    def _account(self, out: np.ndarray, corr: np.ndarray, t0: int, t1: int) -> None:
-        # projections of the part outside the lock; merged under it (frames read twice
-        # count once)
+    def _account(self, out: np.ndarray, corr: np.ndarray, t0: int, t1: int,
+                 projections: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Record frames ``t0:t1``'s correlations and add them to the projections (each
+        frame once, however often it is read); ``projections``: their sum and max when
+        already computed."""
         # float64 frame by frame: the mean must not depend on how reads split the movie
         if not len(out):
             return
-        part_sum = np.zeros(out.shape[1:], np.float64)
-        part_max = out[0].copy()
-        for frame in out:  # both while the frame is in cache
-            np.add(part_sum, frame, out=part_sum)
-            np.maximum(part_max, frame, out=part_max)
+        if projections is None:
+            part_sum = np.zeros(out.shape[1:], np.float64)
+            part_max = out[0].copy()
+            for frame in out:  # both while the frame is in cache
+                np.add(part_sum, frame, out=part_sum)
+                np.maximum(part_max, frame, out=part_max)
+        else:
+            part_sum, part_max = projections
         with self._lock:
             new = ~self._seen[t0:t1]
             if new.all():
@@ -267,21 +287,15 @@ class RegisteringMovie(CorrectedMovie):
                          _settings=model.settings, _reference=model.reference)
         self._parts: dict[int, E.BlockEstimate] = {}
 
-    def _process(self, frames: np.ndarray, t0: int, t1: int, out: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
+    def _motion(self, frames: np.ndarray, t0: int, t1: int
+                ) -> tuple[np.ndarray, np.ndarray | None]:
         part = E.estimate_block(frames, self._model)
         if part.tile_shifts is not None:
             part.tile_shifts = E.smooth_in_time(part.tile_shifts, part.shifts,
                                                 self._settings.tile_temporal_sigma)
         with self._lock:
             self._parts[t0] = part
-        s = self._settings
-        if s.method == "piecewise" and part.tile_shifts is not None:
-            fields = _interpolator_for(self)(part.tile_shifts)
-            out[...] = E.apply_field(frames, fields, s.order)
-        else:
-            E.apply_rigid(frames, part.shifts, s.interpolation, out)
-        return out, E.frame_correlation(out, self._qc_model)
+        return part.shifts, part.tile_shifts
 
     def finalize(self) -> MotionEstimate:
         """The motion estimate of the whole movie (requires every frame to have been read)."""
@@ -307,19 +321,24 @@ class RegisteringMovie(CorrectedMovie):
 _local = threading.local()
 
 
-def _thread_buffer(shape: tuple[int, ...]) -> np.ndarray:
-    """A float32 array of ``shape`` that this thread reuses from call to call."""
+def _thread_buffer(shape: tuple[int, ...], name: str) -> np.ndarray:
+    """A float32 array of ``shape`` that this thread reuses from call to call (one per
+    ``name``)."""
     size = int(np.prod(shape))
-    buffer = getattr(_local, "buffer", None)
+    buffers = _local.__dict__.setdefault("buffers", {})
+    buffer = buffers.get(name)
     if buffer is None or buffer.size < size:
-        buffer = _local.buffer = np.empty(size, np.float32)
+        buffer = buffers[name] = np.empty(size, np.float32)
     return buffer[:size].reshape(shape)
 
 
-def _interpolator_for(movie: RegisteringMovie) -> E.FieldInterpolator:
+def _interpolator_for(movie: CorrectedMovie) -> E.FieldInterpolator:
+    """Upsampling of the movie's tile shifts to fields (made once per movie)."""
     if not hasattr(movie, "_field_interp"):
         h, w = movie.shape[1:]
-        movie._field_interp = E.FieldInterpolator(movie._model.grid, (h, w))
+        s = movie._settings
+        grid = E.tile_grid(h, w, s.tile_size, s.tile_overlap, s.binning)
+        movie._field_interp = E.FieldInterpolator(grid, (h, w))
     return movie._field_interp
 
 

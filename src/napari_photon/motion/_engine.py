@@ -14,6 +14,7 @@ import numpy as np
 from scipy import fft, interpolate, ndimage
 
 from . import _fourier as F
+from . import _kernels as K
 from . import _ncc as N
 from ._interpolate import cubic_shift_frames
 
@@ -308,16 +309,15 @@ class BlockEstimate:
 def estimate_block(frames: np.ndarray, model: Model, qc: bool = True) -> BlockEstimate:
     """Estimate motion of a block of frames (n, y, x) relative to the model's reference."""
     s = model.settings
-    frames = np.asarray(frames, np.float32)
+    frames = np.ascontiguousarray(frames, np.float32)
     b = s.binning
-    fb = F.binned(frames, b)
+    fb, corr = binned_and_correlation(frames, model, qc)
     hb, wb = fb.shape[1:]
     radius = (s.max_shift / b, s.max_shift / b)
     disp_b, peak, _ = F.correlate(fb, F.taper(hb, wb), model.ref_conj, radius, s.whiten,
                                   model.filt)
     if model.gain_inv is not None:
         disp_b = disp_b @ model.gain_inv.T
-    corr = frame_correlation(frames, model) if qc else np.full(len(frames), np.nan, np.float32)
     result = BlockEstimate(shifts=(-disp_b * b).astype(np.float32),
                            peak=peak.astype(np.float32), correlation=corr)
     if s.method == "piecewise":
@@ -490,32 +490,51 @@ def qc_grid(shape: tuple[int, int], margin: int) -> tuple[slice, slice]:
     """The pixels the QC correlation is computed on: inside ``margin``, every
     ``QC_STRIDE``-th row and column (all of them in frames under 128 px). A quarter of the
     pixels estimate the same Pearson correlation to about 0.002 (tens of thousands of
-    pixels still) at a fifth of the cost of the whole frame."""
+    pixels still) at a fraction of the cost of the whole frame."""
     h, w = shape
-    step = QC_STRIDE if min(h, w) >= 128 else 1
+    step = qc_stride(shape)
     return slice(margin, h - margin, step), slice(margin, w - margin, step)
 
 
+def qc_stride(shape: tuple[int, int]) -> int:
+    return QC_STRIDE if min(shape) >= 128 else 1
+
+
 def qc_reference(reference: np.ndarray, margin: int) -> np.ndarray:
-    """The reference on the QC grid, centred and of unit norm, flattened (float32)."""
+    """The reference on the QC grid (2-D), centred and of unit norm (float32)."""
     gy, gx = qc_grid(reference.shape, margin)
-    crop = np.asarray(reference, np.float64)[gy, gx].ravel()
+    crop = np.asarray(reference, np.float64)[gy, gx]
     crop = crop - crop.mean()
-    return (crop / max(float(np.sqrt(crop @ crop)), 1e-12)).astype(np.float32)
+    return (crop / max(float(np.sqrt((crop * crop).sum())), 1e-12)).astype(np.float32)
+
+
+def qc_arguments(model: Model) -> tuple[np.ndarray, int, int]:
+    """``(qc_ref, margin, stride)``, as the kernels take them."""
+    return model.qc_ref, model.settings.qc_margin, qc_stride(model.shape)
 
 
 def frame_correlation(frames: np.ndarray, model: Model) -> np.ndarray:
     """Pearson correlation of each frame with the reference on the QC grid
-    (:func:`qc_grid`): the frame's grid pixels copied out and centred, two BLAS dots."""
-    gy, gx = qc_grid(model.shape, model.settings.qc_margin)
-    ref = model.qc_ref
-    out = np.empty(len(frames), np.float32)
-    for i in range(len(frames)):
-        f = np.ascontiguousarray(frames[i][gy, gx], dtype=np.float32).reshape(-1)
-        f -= np.float32(f.mean(dtype=np.float64))
-        var = float(np.dot(f, f))
-        out[i] = float(np.dot(f, ref)) / math.sqrt(var) if var > 0 else 0.0
-    return out
+    (:func:`qc_grid`)."""
+    args = qc_arguments(model)
+    return np.array([K.correlation(np.ascontiguousarray(f, np.float32), *args)
+                     for f in frames], np.float32)
+
+
+def binned_and_correlation(frames: np.ndarray, model: Model, qc: bool = True
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """The frames binned by the settings' factor and their correlation with the reference
+    (NaN without ``qc``), in one read of each frame."""
+    b = model.settings.binning
+    n, h, w = frames.shape
+    if b == 1:
+        corr = frame_correlation(frames, model) if qc else np.full(n, np.nan, np.float32)
+        return frames, corr
+    args = qc_arguments(model) if qc else ()
+    fb = np.empty((n, h // b, w // b), np.float32)
+    corr = np.array([K.bin_and_correlate(frames[i], b, fb[i], *args) for i in range(n)],
+                    np.float32)
+    return fb, corr
 
 
 # -- displacement fields ---------------------------------------------------------------------

@@ -21,6 +21,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import fft
 
+from . import _kernels as K
+
 TWO_PI = 2.0 * np.pi
 
 
@@ -51,19 +53,9 @@ def binned(frames: np.ndarray, factor: int) -> np.ndarray:
     if factor == 1:
         return frames
     n, h, w = frames.shape
-    hb, wb = h // factor, w // factor
-    out = np.empty((n, hb, wb), np.float32)
-    for i in range(n):  # frame by frame: stays in cache
-        f = frames[i, : hb * factor, : wb * factor]
-        if not f.flags.c_contiguous:
-            f = np.ascontiguousarray(f)
-        rows = f.reshape(hb, factor * wb * factor)
-        acc = rows[:, : wb * factor].copy()
-        for j in range(1, factor):
-            acc += rows[:, j * wb * factor:(j + 1) * wb * factor]
-        np.add(acc[:, 0::factor], acc[:, 1::factor], out=out[i])
-        for j in range(2, factor):
-            out[i] += acc[:, j::factor]
+    out = np.empty((n, h // factor, w // factor), np.float32)
+    for i in range(n):
+        K.bin_and_correlate(frames[i], factor, out[i])
     return out
 
 

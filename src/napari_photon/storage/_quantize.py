@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 from zarr.abc.codec import ArrayArrayCodec
 from zarr.core.common import JSON, parse_named_configuration
 from zarr.core.dtype import parse_dtype
@@ -44,10 +45,10 @@ def quantize(values: np.ndarray, step: float, code_dtype: str,
              clip_negative: bool = False) -> np.ndarray:
     """Round stabilized ``values`` to integer codes of ``code_dtype``.
 
-    One float32 temporary: divide into it, round it in place, check its range, cast.
-    With ``clip_negative``, values below zero become code 0 instead of an error (an
-    interpolated, registered movie rings slightly below zero, where no stabilized value
-    can be); the clip replaces the check of the minimum, so it costs no extra pass.
+    One compiled pass (:func:`_round_into`): divide, round half to even, check the range,
+    store the code. With ``clip_negative``, values below zero become code 0 instead of an
+    error (an interpolated, registered movie rings slightly below zero, where no stabilized
+    value can be).
 
     Raises
     ------
@@ -55,22 +56,32 @@ def quantize(values: np.ndarray, step: float, code_dtype: str,
         If a code would exceed the dtype's range (or a value is negative, without
         ``clip_negative``, or not finite).
     """
-    values = np.asarray(values, dtype=np.float32)
-    codes = np.divide(values, np.float32(step))
-    np.rint(codes, out=codes)
-    top = np.iinfo(np.dtype(code_dtype)).max
-    if clip_negative:
-        np.maximum(codes, 0, out=codes)  # NaN stays NaN, and fails the check below
-        in_range = codes.max() <= top if codes.size else True
-    else:
-        in_range = not codes.size or (codes.min() >= 0 and codes.max() <= top)
-    if not in_range:
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    codes = np.empty(values.shape, np.dtype(code_dtype))
+    top = np.iinfo(codes.dtype).max
+    if not _round_into(values.reshape(-1), np.float32(step), np.float32(top), clip_negative,
+                       codes.reshape(-1)):
+        nan = int(np.isnan(values).sum())
         raise CodeOverflowError(
             f"stabilized values span [{float(np.nanmin(values)):.3g}, "
-            f"{float(np.nanmax(values)):.3g}] but {code_dtype} codes at step {step} hold "
-            f"[0, {top * step:.6g}]"
+            f"{float(np.nanmax(values)):.3g}]{f' with {nan} NaN' if nan else ''} but "
+            f"{code_dtype} codes at step {step} hold [0, {top * step:.6g}]"
         )
-    return codes.astype(code_dtype)
+    return codes
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _round_into(values, step, top, clip_negative, codes):  # pragma: no cover - compiled
+    """``codes = rint(values / step)``; False if a code falls outside ``[0, top]`` (or is
+    NaN) -- negative ones are clipped to 0 instead with ``clip_negative``."""
+    bad = False
+    for k in range(values.shape[0]):
+        q = np.rint(values[k] / step)
+        if clip_negative:
+            q = max(q, np.float32(0.0))
+        bad |= not (q >= 0 and q <= top)
+        codes[k] = min(max(q, np.float32(0.0)), top)
+    return not bad
 
 
 def dequantize(codes: np.ndarray, step: float, out: np.ndarray | None = None) -> np.ndarray:
