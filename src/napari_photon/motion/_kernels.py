@@ -18,6 +18,7 @@ from numba import njit
 
 _JIT = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
 
+
 # Loops run over views from index 0 (``for k in range(len(view))``): numba then drops the
 # negative-index wrap-around check, and LLVM vectorizes them (10x faster here than
 # ``dst[c] += w * src[c + offset]``).
