@@ -148,6 +148,19 @@ def test_map_frames_hands_each_corrected_frame_to_the_function(stored):
         corrected.map_frames(60, 80, total)
 
 
+def test_only_streaming_keeps_a_decode_buffer_in_the_thread(stored):
+    from napari_photon.motion import _corrected
+
+    est = motion.estimate_motion(stored)
+    corrected = motion.CorrectedMovie(stored, est, workers=1)  # reads in this thread
+    buffers = _corrected._local.__dict__.setdefault("buffers", {})
+    buffers.clear()
+    corrected[:]  # a plain read of the whole movie leaves nothing behind
+    assert "source" not in buffers
+    corrected.map_frames(0, 16, lambda frame: None)  # streaming reuses one block's buffer
+    assert buffers["source"].size == 16 * 64 * 64
+
+
 def _zarr(path: Path):
     import zarr
 

@@ -159,8 +159,12 @@ class CorrectedMovie:
         def work(part: tuple[int, int]) -> list:
             a, b = part
             dest = out[a - t0:b - t0]
-            if hasattr(self.movie, "read_into"):  # decoded into a buffer kept by the thread
-                frames = self.movie.read_into(a, b, _thread_buffer(dest.shape, "source"))
+            if hasattr(self.movie, "read_into"):
+                # streaming (fn) keeps one block's buffer per thread; a plain read of any
+                # length must not leave one behind
+                source = _thread_buffer(dest.shape, "source") if fn is not None else \
+                    np.empty(dest.shape, np.float32)
+                frames = self.movie.read_into(a, b, source)
             else:
                 frames = np.ascontiguousarray(self.movie[a:b], dtype=np.float32)
             self._correct(frames, a, b, dest)
