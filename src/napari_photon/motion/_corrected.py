@@ -184,19 +184,19 @@ class CorrectedMovie:
         and projections accounted."""
         shifts, tile_shifts = self._motion(frames, t0, t1)
         s = self._settings
+        projections = None
         if tile_shifts is not None:
             out[...] = E.apply_field(frames, _interpolator_for(self)(tile_shifts), s.order)
+            corr = E.frame_correlation(out, self._qc_model)
         elif s.interpolation != "cubic":
             E.apply_rigid(frames, shifts, s.interpolation, out)
+            corr = E.frame_correlation(out, self._qc_model)
         else:  # shift, QC and projections in one sweep over the frames
-            part_sum = np.zeros(out.shape[1:], np.float64)
-            part_max = np.full(out.shape[1:], -np.inf, np.float32)
-            weights, ints = block_plans(out.shape[1:], shifts)
-            corr = K.correct_block(frames, out, weights, ints, part_sum, part_max,
-                                   *E.qc_arguments(self._qc_model))
-            self._account(out, corr, t0, t1, (part_sum, part_max))
-            return
-        self._account(out, E.frame_correlation(out, self._qc_model), t0, t1)
+            projections = (np.zeros(out.shape[1:], np.float64),
+                           np.full(out.shape[1:], -np.inf, np.float32))
+            corr = K.correct_block(frames, out, *block_plans(out.shape[1:], shifts),
+                                   *projections, *E.qc_arguments(self._qc_model))
+        self._account(out, corr, t0, t1, projections)
 
     def _motion(self, frames: np.ndarray, t0: int, t1: int
                 ) -> tuple[np.ndarray, np.ndarray | None]:

@@ -527,11 +527,11 @@ def binned_and_correlation(frames: np.ndarray, model: Model, qc: bool = True
     (NaN without ``qc``), in one read of each frame."""
     b = model.settings.binning
     n, h, w = frames.shape
-    if b == 1:
+    if b == 1 or not qc:
         corr = frame_correlation(frames, model) if qc else np.full(n, np.nan, np.float32)
-        return frames, corr
-    args = qc_arguments(model) if qc else ()
+        return F.binned(frames, b), corr
     fb = np.empty((n, h // b, w // b), np.float32)
+    args = qc_arguments(model)
     corr = np.array([K.bin_and_correlate(frames[i], b, fb[i], *args) for i in range(n)],
                     np.float32)
     return fb, corr

@@ -63,10 +63,19 @@ def _shift_row_into(src, r, wy, oy, loy, hiy, edgey, wx, ox, lox, hix, edgex, ro
 
 
 @njit(**_JIT)
-def _shift_frame(src, out, wy, oy, loy, hiy, edgey, wx, ox, lox, hix, edgex):
+def _shift_row_planned(src, r, weights, ints, row, dst):
+    """:func:`_shift_row_into` with the y and x plans packed as
+    :func:`._interpolate.block_plans` makes them (``weights`` (8,), ``ints`` (12,))."""
+    ny, nx = ints[0], ints[6]
+    _shift_row_into(src, r, weights[:ny], ints[1], ints[2], ints[3], ints[4],
+                    weights[4:4 + nx], ints[7], ints[8], ints[9], ints[10], row, dst)
+
+
+@njit(**_JIT)
+def _shift_frame(src, out, weights, ints):
     row = np.empty(src.shape[1], np.float32)
     for r in range(src.shape[0]):
-        _shift_row_into(src, r, wy, oy, loy, hiy, edgey, wx, ox, lox, hix, edgex, row, out[r])
+        _shift_row_planned(src, r, weights, ints, row, out[r])
 
 
 @njit(**_JIT)
@@ -101,8 +110,8 @@ def _pearson(s1, s2, dot, n):
 @njit(**_JIT)
 def _correct_block(src, out, plans_w, plans_i, part_sum, part_max, qc_ref, margin, stride,
                    corr):
-    """Shift each frame ``src[i]`` into ``out[i]`` (``plans_w[i]``: y then x weights,
-    ``plans_i[i]``: y then x taps, offset, lo, hi, edge), add the block to the projections
+    """Shift each frame ``src[i]`` into ``out[i]`` (by its packed plans ``plans_w[i]``,
+    ``plans_i[i]``: see :func:`_shift_row_planned`), add the block to the projections
     and put each frame's Pearson correlation with ``qc_ref`` into ``corr``.
 
     Row by row across the block's frames: a row of the projections stays in cache while
@@ -117,11 +126,8 @@ def _correct_block(src, out, plans_w, plans_i, part_sum, part_max, qc_ref, margi
         q = r - margin
         qc_row = q >= 0 and q % stride == 0 and q // stride < qc_ref.shape[0]
         for i in range(n):
-            p = plans_i[i]
-            ny, nx = p[0], p[6]
             dst = out[i, r]
-            _shift_row_into(src[i], r, plans_w[i, :ny], p[1], p[2], p[3], p[4],
-                            plans_w[i, 4:4 + nx], p[7], p[8], p[9], p[10], row, dst)
+            _shift_row_planned(src[i], r, plans_w[i], plans_i[i], row, dst)
             _project_row(dst, acc, top)
             if qc_row:
                 a, b, c = _moments(dst[margin::stride], qc_ref[q // stride])
@@ -181,8 +187,7 @@ def shift_frame(src: np.ndarray, out: np.ndarray, weights: np.ndarray, ints: np.
     """``out(p) = src(p - shift)`` for one float32 frame, ``out`` not overlapping ``src``;
     ``weights`` (8,) and ``ints`` (12,) are the y and x plans of
     :func:`._interpolate.block_plans`."""
-    ny, nx = ints[0], ints[6]
-    _shift_frame(src, out, weights[:ny], *ints[1:5], weights[4:4 + nx], *ints[7:11])
+    _shift_frame(src, out, weights, ints)
 
 
 def correct_block(src: np.ndarray, out: np.ndarray, weights: np.ndarray, ints: np.ndarray,
