@@ -261,6 +261,7 @@ def measure(app, dock, pipeline, mode: str, timeout: float, pause_spinner: bool 
     QTimer.singleShot(int(timeout * 1000), loop.quit)
     timer.start()
     start = time.perf_counter()
+    cpu_start = time.thread_time()  # the user-interface thread's processor time
     if mode == "headless":
         worker = subprocess.Popen([sys.executable, "-c", HEADLESS,
                                    pipeline.current_schema().database, str(dock.niceness)])
@@ -273,6 +274,7 @@ def measure(app, dock, pipeline, mode: str, timeout: float, pause_spinner: bool 
         dock.populate_all_button.click()
     loop.exec_()  # the Qt event loop runs, as in napari, until the run finished
     duration = time.perf_counter() - start
+    ui_cpu = time.thread_time() - cpu_start
     timer.stop()
     if mode == "headless":
         watch.stop()
@@ -291,6 +293,8 @@ def measure(app, dock, pipeline, mode: str, timeout: float, pause_spinner: bool 
     print(f"populate  : {duration:.1f} s, {last.n_done} keys made, {last.n_errors} failed, "
           f"{len(events)} progress events shown by the dock, {len(draws)} canvas repaints"
           + (f" (at {', '.join(f'{d - start:.1f}' for d in draws[:5])} s)" if draws else ""))
+    print(f"UI thread : {ui_cpu:.1f} s of processor time in the {duration:.1f} s "
+          f"({100 * ui_cpu / duration:.0f} %)")
     print(f"UI ticks  : {len(ticks)} of a {TICK_MS} ms QTimer"
           + (f"; animations paused {sum(paused)} times" if pause_spinner else ""))
     print(f"gap ms    : median {statistics.median(gaps):.1f}, p99 "

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import tiff_session, zarr_folders
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import QEvent, QObject, Qt, QTimer
+from qtpy.QtWidgets import QWidget
 
 from napari_photon import synthetic
 
@@ -88,8 +89,7 @@ def test_dock_opens_through_the_manifest(make_napari_viewer, pipeline, qtbot):
     viewer = make_napari_viewer()
     manifest = npe2.PluginManager.instance().get_manifest("napari-photon")
     names = [w.display_name for w in (manifest.contributions.widgets or [])]
-    if "Populate" not in names:
-        pytest.skip("napari.yaml does not declare the Populate widget yet")
+    assert "Populate" in names, names
     _, widget = viewer.window.add_plugin_dock_widget("napari-photon", "Populate")
     assert type(widget).__name__ == "PopulateDock"
     qtbot.waitUntil(lambda: not widget.busy, timeout=60_000)
@@ -248,6 +248,53 @@ def test_failing_key_shows_its_error_and_retry_works(dock, pipeline, store_root,
     assert last is not None and last.n_done == 1 and last.n_errors == 0
     assert len(pipeline.Recording & key) == 2
     assert not [f for f in dock.failures.failures if f.key["mouse_id"] == key["mouse_id"]]
+
+
+class _PaintCounter(QObject):
+    """Counts the paint and move events each watched widget receives."""
+
+    def __init__(self, widgets) -> None:
+        super().__init__()
+        self.paints = {w: 0 for w in widgets}
+        self.moves = dict(self.paints)
+        for widget in widgets:
+            widget.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if watched in self.paints:
+            if event.type() == QEvent.Type.Paint:
+                self.paints[watched] += 1
+            elif event.type() == QEvent.Type.Move:
+                self.moves[watched] += 1
+        return False
+
+
+def test_a_progress_batch_repaints_the_bars_not_the_whole_dock(dock, viewer, qtbot):
+    """Every repaint composes the whole window through OpenGL (software-rendered on
+    virtual machines): a batch of progress events repaints the run's bars and labels,
+    not the counts table, its buttons or the failures list."""
+    from napari_photon.pipeline import PopulateEvent
+
+    qtbot.waitExposed(viewer.window._qt_window)
+    bars = (dock.progress.run_bar, dock.progress.stage_bar)
+    others = (*dock.counts.findChildren(QWidget), dock.populate_all_button, dock.failures)
+    counter = _PaintCounter((*bars, *others))
+
+    def batch_shown(_event) -> None:  # counted from here: the batch paints after it
+        counter.paints = dict.fromkeys(counter.paints, 0)
+
+    dock.event_received.connect(batch_shown)
+    dock._on_event(PopulateEvent("stage", fraction=0.4, table="MotionCorrected",
+                                 stage="motion correction", done=37, total=100))
+    qtbot.waitUntil(lambda: all(counter.paints[bar] for bar in bars), timeout=5_000)
+    dock.event_received.disconnect(batch_shown)
+    assert dock.progress.stage_bar.value() == 37
+    assert dock.progress.run_bar.value() == 400
+    repainted = [type(w).__name__ for w in others if counter.paints[w]]
+    assert not repainted, f"repainted by a progress batch: {repainted}"
+    dock.layout().activate()  # a layout change the new texts asked for happens now
+    moved = [type(w).__name__ for w in others if counter.moves[w]]
+    assert not moved, f"moved by the new texts: {moved}"
 
 
 def test_ui_thread_never_blocked_during_populate(dock, pipeline, qtbot):

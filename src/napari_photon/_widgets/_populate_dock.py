@@ -340,13 +340,14 @@ class PopulateDock(QWidget):
             return
         self._handling = True
         # a QProgressBar repaints itself at once when its text changes, and every repaint
-        # composes the whole window: with updates off, the batch is painted once, later
-        self.setUpdatesEnabled(False)
+        # composes the whole window: with the bars' updates off, the batch is painted
+        # once, later. Only the bars' widget: turning updates back on repaints all of it
+        self.progress.setUpdatesEnabled(False)
         try:
             while self._pending:
                 self._handle_event(self._pending.popleft())
         finally:
-            self.setUpdatesEnabled(True)
+            self.progress.setUpdatesEnabled(True)
             self._handling = False
         # napari's bar in a turn of the event loop of its own: its repaints do not add up
         # with the dock's in one stretch of the user-interface thread

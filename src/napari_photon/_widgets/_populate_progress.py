@@ -42,11 +42,12 @@ class RunProgress(QWidget):
         self.stage_bar.setRange(0, 1)
         self.stage_bar.setValue(0)
         self.stage_bar.setFormat("%v / %m frames")
-        for label in (self.run_label, self.stage_label):
-            # text changes must not resize the dock (and with it napari's canvas, which
-            # would be redrawn in the GUI thread)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.run_label.setMinimumHeight(2 * self.run_label.fontMetrics().height() + 4)
+        # text changes must not move anything: a label one pixel taller moves every
+        # widget below it, and the whole dock is repainted (and napari's canvas redrawn,
+        # were the dock to change width)
+        for label, lines in ((self.run_label, 2), (self.stage_label, 1)):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            label.setFixedHeight(lines * label.fontMetrics().lineSpacing() + 4)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for widget in (self.run_label, self.run_bar, self.stage_label, self.stage_bar):
