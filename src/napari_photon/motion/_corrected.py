@@ -339,10 +339,8 @@ def _thread_buffer(shape: tuple[int, ...], name: str) -> np.ndarray:
 def _interpolator_for(movie: CorrectedMovie) -> E.FieldInterpolator:
     """Upsampling of the movie's tile shifts to fields (made once per movie)."""
     if not hasattr(movie, "_field_interp"):
-        h, w = movie.shape[1:]
-        s = movie._settings
-        grid = E.tile_grid(h, w, s.tile_size, s.tile_overlap, s.binning)
-        movie._field_interp = E.FieldInterpolator(grid, (h, w))
+        movie._field_interp = E.FieldInterpolator.for_settings(movie._settings,
+                                                               movie.shape[1:])
     return movie._field_interp
 
 

@@ -557,6 +557,13 @@ class FieldInterpolator:
         self.my = _interp_matrix(grid.centers_y, shape[0]).astype(np.float32)
         self.mx = _interp_matrix(grid.centers_x, shape[1]).astype(np.float32)
 
+    @classmethod
+    def for_settings(cls, settings: Settings, shape: tuple[int, int]) -> FieldInterpolator:
+        """The interpolator of the tile grid that ``settings`` lay over frames of ``shape``."""
+        h, w = shape
+        s = settings
+        return cls(tile_grid(h, w, s.tile_size, s.tile_overlap, s.binning), shape)
+
     def __call__(self, tile_shifts: np.ndarray) -> np.ndarray:
         t = np.asarray(tile_shifts, np.float32)  # (n, ny, nx, 2)
         # (h, ny) @ (n, 2, ny, nx) @ (nx, w)

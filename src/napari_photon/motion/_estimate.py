@@ -77,10 +77,8 @@ class MotionEstimate:
 def _interpolator(estimate: MotionEstimate) -> E.FieldInterpolator:
     cache = estimate.__dict__.setdefault("_interp", {})
     if "f" not in cache:
-        s = estimate.to_settings()
-        h, w = estimate.reference.shape
-        grid = E.tile_grid(h, w, s.tile_size, s.tile_overlap, s.binning)
-        cache["f"] = E.FieldInterpolator(grid, (h, w))
+        cache["f"] = E.FieldInterpolator.for_settings(estimate.to_settings(),
+                                                      estimate.reference.shape)
     return cache["f"]
 
 
