@@ -467,7 +467,8 @@ def photon_home() -> Iterator[Path]:
 
 @pytest.fixture
 def pipeline(photon_home, monkeypatch, request):
-    """The pipeline module, activated in the session's home, in a schema of this test module.
+    """The :class:`~napari_photon.pipeline.Pipeline` in the session's home, in a schema of
+    this test module (also the one the module-level ``napari_photon.pipeline`` names use).
 
     Each test module gets its own schema (``test_pipeline_<module>``), so a test that
     populates or counts "everything" sees only its own module's sessions.
@@ -479,8 +480,7 @@ def pipeline(photon_home, monkeypatch, request):
     for var in ("DJ_HOST", "DJ_BACKEND", "DJ_PORT", "DJ_USER", "DJ_PASS"):
         monkeypatch.delenv(var, raising=False)
     name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
-    module.activate(f"{TEST_SCHEMA}_{name}")
-    return module
+    return module.activate(f"{TEST_SCHEMA}_{name}")
 
 
 def zarr_folders(root: Path) -> set[Path]:
@@ -498,18 +498,26 @@ SMALL_MOVIE = {"n_frames": 40, "shape": (48, 48), "n_neurons": 3, "seed": 5}
 _session_mice = itertools.count(1)
 
 
+def new_session(pipeline, note: str = "", session_date: str = "2026-11-25") -> dict:
+    """A new mouse (a fresh ``mouse_id``) and one session of it, inserted the way the
+    design document inserts them. Returns the session key."""
+    mouse = next(_session_mice)
+    pipeline.Mouse.insert1({"mouse_id": mouse, "strain": "C57BL/6J", "sex": "M"})
+    key = {"mouse_id": mouse, "session_date": session_date}
+    pipeline.Session.insert1({**key, "experimenter": "pytest", "notes": note})
+    return key
+
+
 def tiff_session(pipeline, prefix: str, n_files: int = 1, **movie) -> dict:
     """A new mouse and session whose raw folder holds ``n_files`` TIFF stacks.
 
-    ``movie`` are ``synthetic.make_movie`` arguments (default :data:`SMALL_MOVIE`); file
-    ``i`` uses ``seed + i``. Returns the session key.
+    ``prefix`` is kept in the session's notes. ``movie`` are ``synthetic.make_movie``
+    arguments (default :data:`SMALL_MOVIE`); file ``i`` uses ``seed + i``. Returns the
+    session key.
     """
     from napari_photon import synthetic
 
-    mouse = f"{prefix}{next(_session_mice):03d}"
-    pipeline.Mouse.insert1({"mouse_id": mouse})
-    key = {"mouse_id": mouse, "session_date": "2026-11-25"}
-    pipeline.Session.insert1(key)
+    key = new_session(pipeline, note=prefix)
     folder = pipeline.session_folder(key)
     folder.mkdir(parents=True)
     kwargs = {**SMALL_MOVIE, **movie}

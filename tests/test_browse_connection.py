@@ -37,7 +37,7 @@ def test_default_is_the_embedded_server(pipeline):
 
     info = connect_default()
     assert info.embedded and info.description.startswith("embedded PostgreSQL")
-    assert info.connection is pipeline.current_schema().connection
+    assert info.connection is pipeline.schema.connection
 
 
 def test_server_form_connection_is_isolated(pipeline):
@@ -50,7 +50,7 @@ def test_server_form_connection_is_isolated(pipeline):
     info = connect_server(settings)
     try:
         assert not info.embedded and info.description == f"postgresql: {settings.address}"
-        assert pipeline.current_schema().database in dj.list_schemas(info.connection)
+        assert pipeline.database in dj.list_schemas(info.connection)
         assert info.connection._config is not dj.config
         assert info.connection._config.stores.get("default")  # stores come along
     finally:

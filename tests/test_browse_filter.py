@@ -79,8 +79,8 @@ def test_restrict_applies_only_attributes_the_table_has(pipeline):
     from napari_photon.browse import KeyFilter, filterable_attributes
 
     attributes = filterable_attributes([pipeline.Mouse(), pipeline.Recording()])
-    assert "movie" not in attributes and "calibration" not in attributes  # codec / json
-    f = KeyFilter.parse("mouse_id=nobody-here recording_num=1", attributes)
+    assert "raw_movie" not in attributes and "calibration" not in attributes  # codec / json
+    f = KeyFilter.parse("mouse_id=987654 recording_num=1", attributes)
     assert f.applies_to(pipeline.Mouse()) == {"mouse_id"}
     assert len(f.restrict(pipeline.Mouse())) == 0
     assert len(f.restrict(pipeline.Recording())) == 0

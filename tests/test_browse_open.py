@@ -19,12 +19,12 @@ def test_open_processed_recording_reads_one_frame_per_movie(pipeline, monkeypatc
 
     session = new_mouse(pipeline, frames=60, populate=(pipeline.MotionCorrected, pipeline.ROI))
     key = {**session, "recording_num": 1}
-    tables = PipelineTables.from_pipeline()
+    tables = PipelineTables.from_pipeline(pipeline)
     reads = ReadCounter(monkeypatch)
     opened = open_recording(tables, "recording", key)
     layers = recording_layers(opened)
     names = [kwargs["name"] for _, kwargs, _ in layers]
-    prefix = f"{session['mouse_id']} {session['session_date']} #1"
+    prefix = f"mouse {session['mouse_id']} {session['session_date']} #1"
     assert names == [
         f"{prefix} raw (stabilized)",
         f"{prefix} motion corrected",
@@ -54,7 +54,7 @@ def test_open_processed_recording_reads_one_frame_per_movie(pipeline, monkeypatc
     for _, kwargs, _ in layers:
         meta = kwargs["metadata"]
         assert meta["key"] == {**session, "recording_num": 1} or meta["key"] == opened.key
-        assert meta["napari_photon"]["schema"] == pipeline.current_schema().database
+        assert meta["napari_photon"]["schema"] == pipeline.database
     assert layers[1][1]["metadata"]["napari_photon"]["row_key"]["motion_params_id"] == 1
     assert layers[-1][1]["metadata"]["napari_photon"]["n_rois"] == len(masks)
 
@@ -64,7 +64,7 @@ def test_photon_display_and_raw_only(pipeline):
 
     session = new_mouse(pipeline, frames=20, seed=3)
     opened = open_recording(
-        PipelineTables.from_pipeline(), "recording", {**session, "recording_num": 1}
+        PipelineTables.from_pipeline(pipeline), "recording", {**session, "recording_num": 1}
     )
     assert opened.corrected is None and opened.masks is None and not opened.images
     ((data, kwargs, _),) = recording_layers(opened, "photons")
@@ -81,7 +81,7 @@ def test_volume_opens_as_4d(pipeline):
 
     session = new_mouse(pipeline, volume=True)
     opened = open_recording(
-        PipelineTables.from_pipeline(), "volume", {**session, "recording_num": 2}
+        PipelineTables.from_pipeline(pipeline), "volume", {**session, "recording_num": 2}
     )
     ((data, kwargs, _),) = recording_layers(opened)
     assert data.shape == (6, 3, 32, 32) and data.chunksize == (1, 3, 32, 32)
@@ -95,7 +95,7 @@ def test_missing_recording(pipeline):
 
     with pytest.raises(LookupError, match="no Recording row"):
         open_recording(
-            PipelineTables.from_pipeline(),
+            PipelineTables.from_pipeline(pipeline),
             "recording",
-            {"mouse_id": "nobody", "session_date": "2026-01-01", "recording_num": 1},
+            {"mouse_id": 987654, "session_date": "2026-01-01", "recording_num": 1},
         )

@@ -32,7 +32,7 @@ def test_preview_and_commit_equal_populate(pipeline, store_root):
     mine = new_mouse(pipeline, frames=80, size=64, seed=11)
     defaults = {**reference, "motion_params_id": 1, "roi_params_id": 1}
     pipeline.populate(defaults, tables=(pipeline.MotionCorrected, pipeline.ROI))
-    motion = steps()["motion"]
+    motion = steps(pipeline)["motion"]
     key = _motion_key(pipeline, motion, mine)
 
     before = zarr_folders(store_root)
@@ -46,7 +46,7 @@ def test_preview_and_commit_equal_populate(pipeline, store_root):
     ]
     assert "shift_y" in result.summary()
     assert set(result.parts) == {"QC"} and result.parts["QC"][0]["mean_image"].shape == (64, 64)
-    layers = preview_layers(result, pipeline.current_schema().database)
+    layers = preview_layers(result, pipeline.database)
     names = [kwargs["name"].split(" preview ")[1] for _, kwargs, _ in layers]
     assert names == ["corrected_movie", "reference_image", "mean_image", "max_image"]
     movie = layers[0][0]
@@ -73,7 +73,7 @@ def test_preview_and_commit_equal_populate(pipeline, store_root):
         movie[5:7].compute(), mine_row["corrected_movie"][5:7], atol=0.3
     )  # preview frames = stored frames up to the codec's quantization (half a noise sd)
 
-    rois = steps()["rois"]
+    rois = steps(pipeline)["rois"]
     (upstream,) = upstream_keys(rois, {**mine, "recording_num": 1})
     roi_key = process_key(rois, upstream, rois.parameter_sets()[0])
     roi_preview = preview(rois, roi_key)
@@ -90,12 +90,12 @@ def test_commit_twice_and_missing_upstream(pipeline):
     from napari_photon.browse import AlreadyStored, commit, process_key, steps
 
     session = new_mouse(pipeline, frames=30, seed=5)
-    motion = steps()["motion"]
+    motion = steps(pipeline)["motion"]
     key = _motion_key(pipeline, motion, session)
     commit(motion, key)
     with pytest.raises(AlreadyStored):
         commit(motion, key)
-    rois = steps()["rois"]
+    rois = steps(pipeline)["rois"]
     orphan = process_key(
         rois, {**session, "recording_num": 1, "motion_params_id": 999}, rois.parameter_sets()[0]
     )
@@ -112,7 +112,7 @@ def test_cancel_leaves_no_row_and_no_zarr(pipeline, store_root, when):
     from napari_photon.storage import Cancelled, write_options
 
     session = new_mouse(pipeline, frames=60, seed=8, frames_per_shard=10)
-    motion = steps()["motion"]
+    motion = steps(pipeline)["motion"]
     key = _motion_key(pipeline, motion, session)
     before = zarr_folders(store_root)
     seen = []

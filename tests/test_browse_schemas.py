@@ -14,7 +14,7 @@ def foreign(pipeline):
     """A non-pipeline schema with a ``<photon@>`` table, and one without any."""
     import datajoint as dj
 
-    connection = pipeline.current_schema().connection
+    connection = pipeline.schema.connection
     schema = dj.Schema(FOREIGN, connection=connection)
 
     @schema
@@ -45,24 +45,25 @@ def foreign(pipeline):
 def test_discover_lists_schemas_with_photon_columns(pipeline, foreign):
     from napari_photon.browse import default_schema, discover_schemas
 
-    schemas = {s.name: s for s in discover_schemas(pipeline.current_schema().connection)}
-    assert schemas[pipeline.current_schema().database].is_pipeline
-    assert f'"{pipeline.current_schema().database}"."_recording"' in schemas[pipeline.current_schema().database].photon_tables
+    schemas = {s.name: s for s in discover_schemas(pipeline.schema.connection)}
+    assert schemas[pipeline.database].is_pipeline
+    assert f'"{pipeline.database}"."_recording"' in schemas[pipeline.database].photon_tables
     assert not schemas[FOREIGN].is_pipeline
     assert schemas[FOREIGN].photon_tables == ('"test_browse_foreign"."scan"',)
     assert schemas[FOREIGN].label == f"{FOREIGN} (1 photon tables)"
     assert PLAIN not in schemas
     listed = list(schemas.values())
-    assert default_schema(listed) == pipeline.current_schema().database  # the pipeline's schema is preselected
+    assert default_schema(listed) == pipeline.database  # the pipeline's schema is preselected
     assert default_schema(listed, preferred="nope") in {s.name for s in listed if s.is_pipeline}
 
 
 def test_activate_schema_binds_the_pipeline_and_refuses_others(pipeline, foreign):
     from napari_photon.browse import SchemaInfo, activate_schema
 
-    connection = pipeline.current_schema().connection
-    tables = activate_schema(connection, SchemaInfo(pipeline.current_schema().database, (), True))
-    assert tables.recording.database == pipeline.current_schema().database
+    connection = pipeline.schema.connection
+    opened = activate_schema(connection, SchemaInfo(pipeline.database, (), True))
+    assert opened is pipeline  # the same Pipeline object for the same schema and connection
+    assert opened.Recording.database == pipeline.database
     with pytest.raises(ValueError, match="not a napari-photon pipeline"):
         activate_schema(connection, SchemaInfo(FOREIGN, ('"x"."y"',), False))
 
@@ -78,7 +79,7 @@ def test_generic_schema_rows_open_lazily(pipeline, foreign):
         row_layers,
     )
 
-    connection = pipeline.current_schema().connection
+    connection = pipeline.schema.connection
     (info,) = [s for s in discover_schemas(connection) if s.name == FOREIGN]
     (table,) = load_tables(connection, info)
     assert [r.key for r in table.rows] == [{"scan_id": 1}, {"scan_id": 2}]

@@ -6,13 +6,14 @@ named mice with synthetic recordings into the session's embedded pipeline.
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 
+from conftest import new_session
+
 from napari_photon import synthetic
 from napari_photon.calibration import Calibration
-from napari_photon.pipeline._tiff import calibration_properties
+from napari_photon.io import calibration_properties
 
 DATE = "2026-11-25"
 # photon counts with the calibration in the file: no estimation on tiny movies
@@ -28,7 +29,7 @@ def new_mouse(
     seed: int = 0,
     volume: bool = False,
     populate: tuple = (),
-    genotype: str = "",
+    strain: str = "C57BL/6J",
     prefix: str = "B",
     frames_per_shard: int | None = None,
     neurons: int = 4,
@@ -42,10 +43,8 @@ def new_mouse(
     """
     from napari_photon.storage import write_options
 
-    mouse = f"{prefix}{uuid.uuid4().hex[:8]}"
-    pipeline.Mouse.insert1({"mouse_id": mouse, "genotype": genotype})
-    key = {"mouse_id": mouse, "session_date": DATE}
-    pipeline.Session.insert1(key)
+    key = new_session(pipeline, note=prefix, session_date=DATE)
+    pipeline.Mouse.update1({"mouse_id": key["mouse_id"], "strain": strain, "sex": "M"})
     folder = pipeline.session_folder(key)
     folder.mkdir(parents=True)
     for i in range(recordings):
@@ -90,7 +89,7 @@ def new_mouse(
 def _tables(pipeline):
     from napari_photon.browse import PipelineTables
 
-    return PipelineTables.from_pipeline()
+    return PipelineTables.from_pipeline(pipeline)
 
 
 def _mine(tree, *mice):
@@ -131,7 +130,7 @@ def test_filter_restricts_every_level(pipeline):
     from napari_photon.browse import KeyFilter, load_tree
 
     tables = _tables(pipeline)
-    a = new_mouse(pipeline, recordings=2, genotype="GCaMP6s-test")
+    a = new_mouse(pipeline, recordings=2, strain="GCaMP6s-test")
     b = new_mouse(pipeline, recordings=1)
     attributes = tables.filter_attributes()
 
@@ -142,11 +141,11 @@ def test_filter_restricts_every_level(pipeline):
         return {m.key["mouse_id"]: [r.key["recording_num"] for r in m.recordings()] for m in tree}
 
     assert shown("") == {a["mouse_id"]: [1, 2], b["mouse_id"]: [1]}
-    assert shown(a["mouse_id"]) == {a["mouse_id"]: [1, 2]}  # a bare value is a mouse id
+    assert shown(str(a["mouse_id"])) == {a["mouse_id"]: [1, 2]}  # a bare value is a mouse id
     assert shown(f"mouse_id={a['mouse_id']}|{b['mouse_id']} recording_num=2") == {
         a["mouse_id"]: [2]
     }
-    assert shown("genotype=GCaMP6s-test") == {a["mouse_id"]: [1, 2]}
+    assert shown("strain=GCaMP6s-test") == {a["mouse_id"]: [1, 2]}
     assert shown(f"session_date={DATE} recording_num=1") == {a["mouse_id"]: [1], b["mouse_id"]: [1]}
     assert shown("n_planes=3") == {}  # only volumes have planes: no 2D recording matches
     assert shown("recording_num=99") == {}
@@ -156,14 +155,12 @@ def test_sessions_without_recordings_show_unless_filtered_below(pipeline):
     from napari_photon.browse import KeyFilter, load_tree
 
     tables = _tables(pipeline)
-    mouse = f"E{uuid.uuid4().hex[:8]}"
-    pipeline.Mouse.insert1({"mouse_id": mouse})
-    pipeline.Session.insert1({"mouse_id": mouse, "session_date": DATE})
+    mouse = new_session(pipeline, session_date=DATE)["mouse_id"]
     tree = _mine(load_tree(tables), mouse)
     assert len(tree) == 1 and tree[0].sessions[0].recordings == ()
     attributes = tables.filter_attributes()
     assert _mine(load_tree(tables, KeyFilter.parse("recording_num=1", attributes)), mouse) == []
-    assert len(_mine(load_tree(tables, KeyFilter.parse(mouse, attributes)), mouse)) == 1
+    assert len(_mine(load_tree(tables, KeyFilter.parse(str(mouse), attributes)), mouse)) == 1
 
 
 @pytest.mark.parametrize("column", ["motion", "rois", "traces", "curated"])

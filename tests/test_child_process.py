@@ -150,7 +150,7 @@ def test_a_killed_child_is_reported_and_its_job_goes_back_to_the_queue(pipeline,
     counts = pipeline.table_counts(pipeline.Recording, key)
     assert (counts.done, counts.pending, counts.error, counts.reserved) == (0, 1, 0, 0)
     # the killed child could not remove its partial zarr; DataJoint's garbage collector does
-    pipeline.collect_garbage(pipeline.current_schema(), dry_run=False, min_age=0)
+    pipeline.collect_garbage(dry_run=False, min_age=0)
     assert zarr_folders(store_root) == before
     events = list(pipeline.run_populate(key, tables=("Recording",), separate_process=True))
     assert [e.status for e in events if e.kind == "key-finished"] == ["done"]
@@ -169,7 +169,7 @@ def test_restrictions_are_sent_as_values(pipeline):
 
 def test_a_child_that_cannot_connect_says_why(pipeline, monkeypatch):
     key = new_session(pipeline)
-    connection = pipeline.current_schema().connection
+    connection = pipeline.schema.connection
     monkeypatch.setitem(connection.conn_info, "passwd", "not-the-password")
     with pytest.raises(Exception, match="(?i)password"):
         list(pipeline.run_populate(key, tables=("Recording",), separate_process=True))
@@ -184,7 +184,7 @@ from napari_photon.storage import write_options
 
 pipeline.activate(sys.argv[1])
 with write_options(chunk_budget=4 * 4 * 64 * 64):
-    run = pipeline.run_populate({"mouse_id": sys.argv[2]}, tables=("Recording",),
+    run = pipeline.run_populate({"mouse_id": int(sys.argv[2])}, tables=("Recording",),
                                 separate_process=True)
 for event in run:
     if event.kind == "stage" and event.stage.startswith("import"):
@@ -204,7 +204,7 @@ def test_when_the_parent_dies_the_child_rolls_back_and_exits(pipeline, store_roo
     script = tmp_path / "parent.py"
     script.write_text(PARENT_SCRIPT)
     parent = subprocess.Popen(
-        [sys.executable, str(script), pipeline.current_schema().database, key["mouse_id"]],
+        [sys.executable, str(script), pipeline.database, str(key["mouse_id"])],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -32,7 +32,7 @@ _ids = itertools.count(1)
 @pytest.fixture
 def tables(pipeline):
     """A small schema with <photon@> columns in the default and the archive store."""
-    connection = pipeline.current_schema().connection
+    connection = pipeline.schema.connection
     schema = dj.Schema("test_codec", connection=connection)
 
     @schema
@@ -85,7 +85,7 @@ def test_row_json_records_calibration_and_store(tables, pipeline):
     key = {"movie_id": next(_ids)}
     cal = Calibration(gain=3.5, zero_level=100.0, read_noise=2.0)
     Movie.insert1(dict(key, movie=Calibrated(counts() * 3.5 + 100.0, cal)))
-    connection = pipeline.current_schema().connection
+    connection = pipeline.schema.connection
     table = Movie.full_table_name
     raw = connection.query(f"SELECT movie FROM {table} WHERE movie_id = {key['movie_id']}")
     stored = raw.fetchone()[0]

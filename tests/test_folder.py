@@ -82,7 +82,7 @@ def test_real_anscombe_v1_movie_opens_lazily_with_its_calibration():
 
 
 def test_real_movie_imports_into_a_photon_column(pipeline, store_root):
-    schema = dj.Schema("test_folder", connection=pipeline.current_schema().connection)
+    schema = dj.Schema("test_folder", connection=pipeline.schema.connection)
 
     @schema
     class Imported(PhotonTable, dj.Manual):

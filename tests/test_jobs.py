@@ -87,7 +87,7 @@ def test_populate_all_in_dependency_order(pipeline):
     key = new_session(pipeline, **DESIGN)
     events = list(pipeline.run_populate(key))
     order = [e.table for e in events if e.kind == "table-started"]
-    assert order == [t.__name__ for t in pipeline.COMPUTED]
+    assert order == [t.__name__ for t in pipeline.computed]
     assert events[-1].fraction == 1.0 and not events[-1].cancelled and events[-1].n_errors == 0
     statuses = {(e.table, e.status) for e in events if e.kind == "key-finished"}
     assert {status for _, status in statuses} == {"done"}, statuses

@@ -22,9 +22,9 @@ SCRIPT = textwrap.dedent(
     from napari_photon.storage import PhotonTable
 
     out = {"configured": db.database_is_configured()}
-    schema = pipeline.activate("photon_mariadb")
-    out["backend"] = schema.connection._config.database.backend
-    codec_schema = dj.Schema("photon_mariadb_codec", connection=schema.connection)
+    lab = pipeline.activate("photon_mariadb")
+    out["backend"] = lab.connection._config.database.backend
+    codec_schema = dj.Schema("photon_mariadb_codec", connection=lab.connection)
 
     @codec_schema
     class Movie(PhotonTable, dj.Manual):
@@ -43,9 +43,9 @@ SCRIPT = textwrap.dedent(
     except dj.DataJointError as err:
         out["bad_input"] = str(err)
 
-    key = {"mouse_id": "MDB1", "session_date": "2026-11-25"}
-    pipeline.Mouse.insert1({"mouse_id": "MDB1"})
-    pipeline.Session.insert1(key)
+    key = {"mouse_id": 1, "session_date": "2026-11-25"}
+    pipeline.Mouse.insert1({"mouse_id": 1, "strain": "C57BL/6J", "sex": "M"})
+    pipeline.Session.insert1({**key, "experimenter": "Jane Doe", "notes": "MariaDB"})
     folder = pipeline.session_folder(key)
     folder.mkdir(parents=True)
     truth = synthetic.make_movie(n_frames=60, shape=(64, 64), n_neurons=4, max_shift=2, seed=9)

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
+from conftest import new_session as new_mouse_and_session
 from conftest import zarr_folders
 
 from napari_photon import synthetic
 from napari_photon.calibration import Calibration
-from napari_photon.pipeline._tiff import calibration_properties
+from napari_photon.io import calibration_properties
+from napari_photon.pipeline import reporting
 
-_mice = itertools.count(1)
 DATE = "2026-11-25"
 
 
 def new_session(pipeline) -> dict:
-    mouse = f"T{next(_mice):03d}"
-    pipeline.Mouse.insert1({"mouse_id": mouse})
-    key = {"mouse_id": mouse, "session_date": DATE}
-    pipeline.Session.insert1(key)
+    key = new_mouse_and_session(pipeline, session_date=DATE)
     folder = pipeline.session_folder(key)
     folder.mkdir(parents=True)
     return key
@@ -49,7 +45,7 @@ def test_design_document_usage(pipeline):
     n_rois = (pipeline.ROI & key).fetch1("n_rois")
     assert n_rois >= 4
     rows = (pipeline.Trace & key).to_dicts(order_by="roi_id")
-    assert [r["roi_id"] for r in rows] == list(range(1, n_rois + 1))
+    assert [r["roi_id"] for r in rows] == list(range(n_rois))  # index into roi_masks
     assert all(r["fluorescence"].shape == (150,) for r in rows)
     # traces are in photons: the mean over ROIs is near the movie's photon rate inside them
     masks = (pipeline.ROI & key).fetch1("roi_masks")
@@ -86,7 +82,7 @@ def test_volume_recording(pipeline):
     pipeline.Recording.populate(key)
     row = (pipeline.VolumeRecording & key).fetch1()
     assert row["n_planes"] == 3 and row["plane_spacing"] == pytest.approx(7.5)
-    assert row["movie"].shape == (12, 3, 48, 48)
+    assert row["volume_movie"].shape == (12, 3, 48, 48)
     assert len(pipeline.Recording & key) == 0  # a 4D stack is not a 2D recording
     # nothing stays "pending" for ever: a volume-only session is not Recording's to import
     assert len(pipeline.Recording.key_source & key) == 0
@@ -123,20 +119,18 @@ def test_bad_tiff_goes_to_the_jobs_table_and_stores_nothing(pipeline, store_root
 
 
 def test_populate_all_with_progress_and_storage_report(pipeline):
-    from napari_photon.pipeline._report import stored_movies
-
     key = new_session(pipeline)
     movie = synthetic.make_movie(n_frames=40, shape=(48, 48), n_neurons=3, seed=5).movie
     synthetic.write_tiff(pipeline.session_folder(key) / "a.tif", movie)
     seen = []
-    with pipeline.reporting(progress=lambda stage, done, total: seen.append((stage, done, total))):
+    with reporting(progress=lambda stage, done, total: seen.append((stage, done, total))):
         results = pipeline.populate(key)
-    assert {r.table for r in results} == {t.__name__ for t in pipeline.COMPUTED}
+    assert {r.table for r in results} == {t.__name__ for t in pipeline.computed}
     assert not any(r.errors for r in results)
     stages = {s for s, _, _ in seen}
     assert {"motion correction", "ROI detection", "traces"} <= stages
     assert ("import a.tif", 40, 40) in seen
-    movies = [m for m in stored_movies() if m.key.get("mouse_id") == key["mouse_id"]]
+    movies = [m for m in pipeline.stored_movies() if m.key.get("mouse_id") == key["mouse_id"]]
     assert {m.table for m in movies} == {"Recording", "MotionCorrected"}
     assert all(m.ratio > 2 and m.store == "active" for m in movies)
 
@@ -155,7 +149,7 @@ def test_cancel_inside_make_leaves_no_row_and_no_zarr(pipeline, store_root):
             flag.append(True)
 
     flag: list = []
-    with pipeline.reporting(progress=cancel_on_second_file, cancel=lambda: bool(flag)):
+    with reporting(progress=cancel_on_second_file, cancel=lambda: bool(flag)):
         with pytest.raises(Cancelled):
             pipeline.Recording.populate(key)
     assert len(pipeline.Recording & key) == 0

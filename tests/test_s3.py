@@ -14,7 +14,7 @@ from napari_photon.storage import PhotonTable, ZarrLocation
 @pytest.fixture
 def s3_table(pipeline, s3_endpoint):
     dj.config["stores"]["s3test"] = dict(s3_endpoint)
-    schema = dj.Schema("test_s3", connection=pipeline.current_schema().connection)
+    schema = dj.Schema("test_s3", connection=pipeline.schema.connection)
 
     @schema
     class CloudMovie(PhotonTable, dj.Manual):

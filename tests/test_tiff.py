@@ -8,8 +8,8 @@ import tifffile
 
 from napari_photon import synthetic
 from napari_photon.calibration import Calibration
-from napari_photon.pipeline import TiffImportError, TiffMovie
-from napari_photon.pipeline._tiff import calibration_properties
+from napari_photon.io import TiffImportError, TiffMovie
+from napari_photon.io import calibration_properties
 
 
 def test_reads_pages_lazily_with_metadata(tmp_path, monkeypatch):

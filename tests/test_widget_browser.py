@@ -53,14 +53,14 @@ def test_connect_browse_filter_and_open(browser, qtbot, pipeline, monkeypatch):
     )
     other = new_mouse(pipeline, volume=True)
     _connect(qtbot, browser)
-    assert browser.schema_box.currentData() == pipeline.current_schema().database  # preselected
+    assert browser.schema_box.currentData() == pipeline.database  # preselected
     assert browser.schema is not None and browser.schema.is_pipeline
 
     assert _filter(qtbot, browser, f"{done['mouse_id']}") == 2
     texts = [
         [item.text(c) for c in range(browser.tree.columnCount())] for item in browser.tree.items()
     ]
-    assert texts[0][0] == done["mouse_id"]
+    assert texts[0][0] == f"mouse_id {done['mouse_id']}  (C57BL/6J)"
     assert texts[2][:4] == ["#1  r01.tif", "80 x 64 x 64", "yes", texts[2][3]]
     assert texts[2][3].isdigit() and texts[2][4] == "-" and texts[2][5] == "n/a"
     both = f"mouse_id={done['mouse_id']}|{other['mouse_id']} recording_num=2"
@@ -70,7 +70,7 @@ def test_connect_browse_filter_and_open(browser, qtbot, pipeline, monkeypatch):
     qtbot.keyClicks(browser.filter_edit, "cage=4")  # not an attribute: a message, same tree
     qtbot.waitUntil(lambda: "unknown attribute 'cage'" in browser.filter_message.text())
     assert not browser.filter_message.isHidden() and len(browser.tree.openable()) == 2
-    assert _filter(qtbot, browser, done["mouse_id"]) == 2
+    assert _filter(qtbot, browser, str(done["mouse_id"])) == 2
     assert browser.filter_message.isHidden()
 
     first = browser.tree.openable()[0]
@@ -93,7 +93,7 @@ def test_connect_browse_filter_and_open(browser, qtbot, pipeline, monkeypatch):
     assert labels.__class__.__name__ == "Labels" and labels.data.max() == n_rois >= 1
     for layer in layers:
         assert layer.metadata["key"] == first.key
-    movie = (pipeline.Recording & first.key).fetch1("movie")
+    movie = (pipeline.Recording & first.key).fetch1("raw_movie")
     fixed = (pipeline.MotionCorrected & first.key).fetch1("corrected_movie")
     total = _chunk_bytes(movie) + _chunk_bytes(fixed)
     frame = 64 * 64  # uint8 codes; stored frames are compressed further
@@ -109,7 +109,7 @@ def test_connect_browse_filter_and_open(browser, qtbot, pipeline, monkeypatch):
 
     # a 4D volume opens with a z slider (alone: napari aligns the last axes of all layers)
     viewer.layers.clear()
-    _filter(qtbot, browser, other["mouse_id"])
+    _filter(qtbot, browser, str(other["mouse_id"]))
     volume = next(n for n in browser.tree.openable() if n.kind == "volume")
     browser.photons_box.setChecked(False)
     qtbot.waitUntil(lambda: not browser.busy, timeout=TIMEOUT)
@@ -128,7 +128,7 @@ def test_status_reloads_when_another_dock_stores(browser, qtbot, pipeline):
 
     mouse = new_mouse(pipeline, frames=40, size=48)
     _connect(qtbot, browser)
-    assert _filter(qtbot, browser, mouse["mouse_id"]) == 1
+    assert _filter(qtbot, browser, str(mouse["mouse_id"])) == 1
 
     def corrected_column() -> str:
         return [item.text(2) for item in browser.tree.items()][-1]  # the Motion column
@@ -137,7 +137,7 @@ def test_status_reloads_when_another_dock_stores(browser, qtbot, pipeline):
     pipeline.MotionCorrected.populate({"mouse_id": mouse["mouse_id"]})
     assert corrected_column() == "-"  # the tree shows what was loaded
     with qtbot.waitSignal(browser.treeLoaded, timeout=TIMEOUT):
-        pipeline_changes().changed.emit(pipeline.current_schema().database, None)
+        pipeline_changes().changed.emit(pipeline.database, None)
     assert corrected_column() == "yes"
 
 

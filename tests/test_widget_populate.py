@@ -139,7 +139,7 @@ def test_populate_all_from_the_dock(dock, pipeline, qtbot):
     last = run_from(qtbot, dock, dock.populate_all_button, events)
     assert last is not None and not last.cancelled and last.fraction == 1.0
     started = [e.table for e in events if e.kind == "table-started"]
-    assert started == [t.__name__ for t in pipeline.COMPUTED]
+    assert started == [t.__name__ for t in pipeline.computed]
     stage_tables = {e.table for e in events if e.kind == "stage"}
     assert {"Recording", "MotionCorrected", "ROI", "Trace"} <= stage_tables
     backwards = [(a, b) for a, b in itertools.pairwise(events) if b.fraction < a.fraction]
@@ -233,7 +233,7 @@ def test_failing_key_shows_its_error_and_retry_works(dock, pipeline, store_root,
     failure = dock.failures.failures[mine[0]]
     assert failure.table == "Recording" and "not a readable TIFF" in failure.message
     item = dock.failures.tree.topLevelItem(mine[0])
-    assert item.text(0) == "Recording" and key["mouse_id"] in item.text(1)
+    assert item.text(0) == "Recording" and f"mouse_id={key['mouse_id']}" in item.text(1)
     assert "not a readable TIFF" in dock.failures.error_text(mine[0])
     assert dock.counts.counts("Recording").error >= 1
     assert dock.counts.rows["Recording"].error.text() == str(dock.counts.counts("Recording").error)
@@ -336,7 +336,7 @@ def test_screenshot_of_the_window_with_the_dock(dock, viewer, pipeline, qtbot):
     recording = (pipeline.Recording & good).keys()[0]
     add_recording_layers(
         viewer,
-        (pipeline.Recording & recording).fetch1("movie"),
+        (pipeline.Recording & recording).fetch1("raw_movie"),
         corrected=(pipeline.MotionCorrected & recording).fetch1("corrected_movie"),
         masks=(pipeline.ROI & recording).fetch1("roi_masks"),
         key=recording,

@@ -12,13 +12,13 @@ from test_browse_tree import new_mouse
 TIMEOUT = 120_000
 
 
-def _open(viewer, key):
+def _open(viewer, pipeline, key):
     """Add a recording's layers the way the browser does."""
     from napari.layers import Layer
 
     from napari_photon import browse
 
-    opened = browse.open_recording(browse.PipelineTables.from_pipeline(), "recording", key)
+    opened = browse.open_recording(browse.PipelineTables.from_pipeline(pipeline), "recording", key)
     for data, kwargs, kind in browse.recording_layers(opened):
         viewer.add_layer(Layer.create(data, kwargs, kind))
 
@@ -50,7 +50,7 @@ def test_preview_then_commit_equals_populate(dock, qtbot, pipeline):
     pipeline.populate(defaults, tables=(pipeline.MotionCorrected, pipeline.ROI))
     key = {**session, "recording_num": 1}
     viewer = dock.viewer
-    _open(viewer, key)
+    _open(viewer, pipeline, key)
     assert [_plain(k) for k, _ in dock.recordings] == [_plain(key)]
     assert not dock.preview_button.isEnabled() or dock.busy  # choices load in a worker
     _select(qtbot, dock, key, "motion")
@@ -93,7 +93,7 @@ def test_preview_then_commit_equals_populate(dock, qtbot, pipeline):
         dock.commit_button.click()
     stored = blocker.args[0]
     # the other docks hear of it (the browser reloads its status column, populate its counts)
-    assert changes == [(pipeline.current_schema().database, dock)]
+    assert changes == [(pipeline.database, dock)]
     assert _plain(stored) == _plain({**key, "motion_params_id": 1})
     assert {r.stage for r in reports} >= {"motion estimation", "motion correction"}
     assert reports[-1].fraction == 1.0
@@ -134,7 +134,7 @@ def test_preview_then_commit_equals_populate(dock, qtbot, pipeline):
 def test_edited_parameters_become_a_new_set(dock, qtbot, pipeline):
     session = new_mouse(pipeline, frames=30, seed=4)
     key = {**session, "recording_num": 1}
-    _open(dock.viewer, key)
+    _open(dock.viewer, pipeline, key)
     _select(qtbot, dock, key, "motion")
     assert dock.edited_label.text() == ""
     dock.form.reference_frames.value = "10"
@@ -153,7 +153,7 @@ def test_cancel_stores_nothing(dock, qtbot, pipeline, store_root, monkeypatch):
 
     session = new_mouse(pipeline, frames=60, seed=9, frames_per_shard=10)
     key = {**session, "recording_num": 1}
-    _open(dock.viewer, key)
+    _open(dock.viewer, pipeline, key)
     _select(qtbot, dock, key, "motion")
     before = zarr_folders(store_root)
 

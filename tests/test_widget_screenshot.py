@@ -40,7 +40,7 @@ def test_window_with_docks_and_recording(make_napari_viewer, qtbot, pipeline):
     with qtbot.waitSignal(browser.treeLoaded, timeout=TIMEOUT):
         browser.connection.default_button.click()
     with qtbot.waitSignal(browser.treeLoaded, timeout=TIMEOUT):
-        browser.filter_edit.setText(session["mouse_id"])
+        browser.filter_edit.setText(str(session["mouse_id"]))
         browser.refresh()
     (node,) = browser.tree.openable()
     browser.tree.item_for(node).setSelected(True)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PipelineBrowser"]
 
-_FILTER_HINT = "e.g. M001   or   mouse_id=M001|M002 session_date=2026-11-25 recording_num=2"
+_FILTER_HINT = "e.g. 1   or   mouse_id=1|2 session_date=2024-01-15 recording_num=2"
 
 
 class PipelineBrowser(QWidget):
@@ -62,6 +62,7 @@ class PipelineBrowser(QWidget):
         self.viewer = napari_viewer
         self.schemas: list[browse.SchemaInfo] = []
         self.tables: browse.PipelineTables | None = None
+        self.pipeline: Any = None  # the Pipeline shown, when the schema is one
         self.schema: browse.SchemaInfo | None = None
         self._pool = WorkerPool(self._set_busy)
         # layers this browser opened, with the movie behind each (photon-count toggle)
@@ -146,7 +147,7 @@ class PipelineBrowser(QWidget):
 
     # -- connection and schemas --------------------------------------------------------
     def _connected(self, info: browse.ConnectionInfo) -> None:
-        self.tables = None
+        self.tables = self.pipeline = None
         self.schema = None
         self.tree.clear()
         show_message(self.message, "Looking for schemas with <photon@> columns…")
@@ -193,21 +194,22 @@ class PipelineBrowser(QWidget):
             return
         schema = self.schemas[index]
         self.schema = schema
-        self.tables = None
+        self.tables = self.pipeline = None
         if schema.is_pipeline:
-            self._pool.start(
-                browse.activate_schema,
-                self.connection.info.connection,
-                schema,
-                returned=self._activated,
-                errored=self._error,
-            )
+            connection = self.connection.info.connection
+
+            def job() -> tuple:
+                opened = browse.activate_schema(connection, schema)
+                return opened, browse.PipelineTables.from_pipeline(opened)
+
+            self._pool.start(job, returned=self._activated, errored=self._error)
         else:
             self.refresh()
 
-    def _activated(self, tables: browse.PipelineTables) -> None:
-        self.tables = tables
+    def _activated(self, opened: tuple) -> None:
+        self.pipeline, self.tables = opened
         self.refresh()
+        pipeline_changes().opened.emit(self.pipeline)
 
     # -- the tree ----------------------------------------------------------------------
     def key_filter(self) -> browse.KeyFilter:

@@ -51,12 +51,11 @@ UPDATE_MS = 250
 EventSource = Callable[[Callable[[], bool]], Iterator["pipeline.PopulateEvent"]]
 
 
-def _load_state() -> tuple[str, list, list]:
+def _load_state(chosen: pipeline.Pipeline | None) -> tuple[str, list, list]:
     """Worker thread: schema name, counts per table and failed keys."""
-    schema = pipeline.current_schema()
-    if not schema.is_activated():
+    if chosen is None:
         raise _NotConnected()
-    return schema.database, pipeline.job_counts(), pipeline.failed_keys()
+    return chosen.database, chosen.job_counts(), chosen.failed_keys()
 
 
 def _run_events(
@@ -64,6 +63,13 @@ def _run_events(
 ) -> Generator[pipeline.PopulateEvent, None, None]:
     """Worker thread (napari generator worker): relay the run's events."""
     yield from relay_runtime_errors(source(cancel))
+
+
+_COMPUTED_NAMES = pipeline.COMPUTED_NAMES
+
+
+def _last_activated() -> pipeline.Pipeline | None:
+    return pipeline.active() if pipeline.is_activated() else None
 
 
 class _NotConnected(RuntimeError):
@@ -88,9 +94,14 @@ class PopulateDock(QWidget):
     ----------
     napari_viewer : napari.viewer.Viewer
         The viewer the dock belongs to (napari passes it).
+    pipeline : napari_photon.pipeline.Pipeline, optional
+        The pipeline to populate. Default: the one the pipeline browser opens (the dock
+        follows it), or else the one activated last in this process.
 
     Attributes
     ----------
+    pipeline : Pipeline or None
+        The pipeline the dock works on (see :meth:`set_pipeline`).
     separate_process : bool
         Make keys in a child process (the default on POSIX systems; see
         :func:`napari_photon.pipeline.run_populate`). False makes them in a thread of the
@@ -121,11 +132,17 @@ class PopulateDock(QWidget):
     run_finished = Signal(object)
     event_received = Signal(object)
 
-    def __init__(self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        napari_viewer: napari.viewer.Viewer,
+        pipeline: pipeline.Pipeline | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.viewer = napari_viewer
         self.setObjectName("napari_photon_populate")
-        tables = tuple(t.__name__ for t in pipeline.COMPUTED)
+        self.pipeline = pipeline if pipeline is not None else _last_activated()
+        tables = _COMPUTED_NAMES
 
         self.status = QLabel("Loading...", self)
         self.status.setWordWrap(True)
@@ -170,6 +187,7 @@ class PopulateDock(QWidget):
         self._worker: Any = None  # the one worker in flight (a refresh or a run)
         self._schema_name = ""
         pipeline_changes().changed.connect(self._on_pipeline_changed)
+        pipeline_changes().opened.connect(self.set_pipeline)
         self._running = False
         self._cancel = threading.Event()
         self._last_event: pipeline.PopulateEvent | None = None
@@ -217,6 +235,14 @@ class PopulateDock(QWidget):
         super().showEvent(event)
         QTimer.singleShot(0, self.refresh)
 
+    def set_pipeline(self, chosen: pipeline.Pipeline) -> None:
+        """Work on ``chosen`` from now on (the browser calls this when it opens one); a run
+        in flight finishes on the pipeline it started on."""
+        if chosen is self.pipeline:
+            return
+        self.pipeline = chosen
+        self.refresh()
+
     # -- refresh --------------------------------------------------------------------------
 
     def refresh(self) -> None:
@@ -225,7 +251,9 @@ class PopulateDock(QWidget):
             return
         self._loaded = False
         self.last_error = None
-        worker = create_worker(_load_state, _start_thread=False, _ignore_errors=True)
+        worker = create_worker(
+            _load_state, self.pipeline, _start_thread=False, _ignore_errors=True
+        )
         worker.returned.connect(self._on_state)
         worker.errored.connect(self._on_refresh_error)
         worker.finished.connect(self._on_worker_finished)
@@ -265,16 +293,18 @@ class PopulateDock(QWidget):
     def populate(self, tables: tuple[str, ...] = ()) -> None:
         """Populate ``tables`` (names; all tables when empty) in a generator worker."""
         title = "Populate all tables" if not tables else f"Populate {', '.join(tables)}"
+        chosen = self.pipeline
         self._start_run(
-            title, lambda cancel: pipeline.run_populate(tables=tables, **self._how(cancel))
+            title, lambda cancel: chosen.run_populate(tables=tables, **self._how(cancel))
         )
 
     def retry(self, failures: list) -> None:
         """Clear the errors of ``failures`` (:class:`FailedKey` list) and populate them."""
         n = len(failures)
         title = f"Retry {n} failed key{'s' if n != 1 else ''}"
+        chosen = self.pipeline
         self._start_run(
-            title, lambda cancel: pipeline.retry_failed(failures, **self._how(cancel))
+            title, lambda cancel: chosen.retry_failed(failures, **self._how(cancel))
         )
 
     def _how(self, cancel: Callable[[], bool]) -> dict[str, Any]:
@@ -295,7 +325,7 @@ class PopulateDock(QWidget):
     def _start_run(self, title: str, source: EventSource) -> None:
         if self.busy:
             return
-        if not pipeline.current_schema().is_activated():
+        if self.pipeline is None:
             self.status.setText(str(_NotConnected()))
             return
         self._cancel = threading.Event()

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def describe_key(key: dict) -> str:
-    """``mouse_id=M001, session_date=2026-11-25``: a key as one short line."""
+    """``mouse_id=1, session_date=2024-01-15``: a key as one short line."""
     return ", ".join(f"{k}={v}" for k, v in key.items())
 
 

@@ -43,18 +43,14 @@ def _with_progress(call: Callable[[], Any], cancel: Callable[[], bool]) -> Gener
     return (yield from relay_runtime_errors(browse.iterate_progress(call, cancel)))
 
 
-def _ensure_pipeline(schema: str | None) -> None:
-    """Make sure the pipeline is bound to ``schema`` (the recording's)."""
+def _step_of(schema: str | None, name: str) -> browse.ProcessStep:
+    """Worker thread: step ``name`` of the pipeline in ``schema`` (the recording's): the
+    one the browser opened there, or else opened on the default connection."""
     from .. import pipeline
 
-    current = pipeline.current_schema()
-    if not current.is_activated():
-        pipeline.activate(schema or pipeline.DEFAULT_SCHEMA)
-    elif schema and current.database != schema:
-        raise RuntimeError(
-            f"this recording comes from schema {schema!r} but the pipeline is bound to "
-            f"{current.database!r}; choose {schema!r} in the pipeline browser first"
-        )
+    schema = schema or pipeline.DEFAULT_SCHEMA
+    chosen = pipeline.find(schema) or pipeline.activate(schema)
+    return browse.steps(chosen)[name]
 
 
 class ProcessRecording(QWidget):
@@ -106,13 +102,14 @@ class ProcessRecording(QWidget):
         self._preview_layers: list = []
         self._outcome: tuple[Any, Any] | None = None  # (signal, value) emitted when done
         self._choices_request = 0
+        self._step: browse.ProcessStep | None = None  # of the choices shown
 
         self.recording_box = QComboBox()
         self.recording_box.setToolTip("Recordings open in the viewer (from layer metadata)")
         self.recording_box.currentIndexChanged.connect(self._load_choices)
         self.step_box = QComboBox()
-        for name, step in browse.steps().items():
-            self.step_box.addItem(step.title, name)
+        for name, title in browse.STEP_TITLES.items():
+            self.step_box.addItem(title, name)
         self.step_box.currentIndexChanged.connect(self._load_choices)
         self.input_box = QComboBox()
         self.input_box.setToolTip("The upstream row to process (for ROIs: which motion correction)")
@@ -174,8 +171,12 @@ class ProcessRecording(QWidget):
         return self._pool.busy or self._choices.busy
 
     @property
-    def step(self) -> browse.ProcessStep:
-        return browse.steps()[self.step_box.currentData() or "motion"]
+    def step(self) -> browse.ProcessStep | None:
+        """The chosen step on the recording's pipeline (None until its choices loaded)."""
+        return self._step
+
+    def _step_name(self) -> str:
+        return self.step_box.currentData() or "motion"
 
     @property
     def recording(self) -> dict | None:
@@ -254,7 +255,8 @@ class ProcessRecording(QWidget):
 
     # -- parameter sets and inputs -----------------------------------------------------
     def _load_choices(self, _index: int = 0) -> None:
-        recording, step, schema = self.recording, self.step, self._schema()
+        recording, name, schema = self.recording, self._step_name(), self._schema()
+        self._step = None
         self.parameter_sets, self.inputs = [], []
         self.params_box.clear()
         self.input_box.clear()
@@ -265,8 +267,9 @@ class ProcessRecording(QWidget):
             return
 
         def job() -> tuple:
-            _ensure_pipeline(schema)
+            step = _step_of(schema, name)
             return (
+                step,
                 step.parameter_sets(),
                 browse.upstream_keys(step, recording),
                 step.fields(),
@@ -285,7 +288,7 @@ class ProcessRecording(QWidget):
     def _choices_loaded(self, request: int, result: tuple) -> None:
         if request != self._choices_request:
             return  # the recording or step changed meanwhile
-        self.parameter_sets, self.inputs, self._fields, self._methods = result
+        self._step, self.parameter_sets, self.inputs, self._fields, self._methods = result
         self.params_box.blockSignals(True)
         for parameter_set in self.parameter_sets:
             self.params_box.addItem(parameter_set.label)
@@ -353,10 +356,10 @@ class ProcessRecording(QWidget):
             self.stage_label.setText("Cancelling…")
 
     def _run(self, action: str) -> None:
-        step, recording, schema = self.step, self.recording, self._schema()
+        step, recording = self.step, self.recording
         base = self._base_set()
         index = self.input_box.currentIndex()
-        if recording is None or base is None or not 0 <= index < len(self.inputs):
+        if step is None or recording is None or base is None or not 0 <= index < len(self.inputs):
             return
         upstream = self.inputs[index]
         try:
@@ -369,7 +372,6 @@ class ProcessRecording(QWidget):
         values = {"method": method} if method is not None else {}
 
         def call() -> tuple:
-            _ensure_pipeline(schema)
             chosen = (
                 browse.ensure_parameter_set(step.params(), params, base, **values)
                 if edited
@@ -378,7 +380,7 @@ class ProcessRecording(QWidget):
             key = browse.process_key(step, upstream, chosen)
             if action == "preview":
                 result = browse.preview(step, key)
-                return action, result, browse.preview_layers(result, schema or "")
+                return action, result, browse.preview_layers(result, step.pipeline.database)
             stored = browse.commit(step, key)
             return action, stored, _stored_layers(step, stored)
 
@@ -483,9 +485,9 @@ class ProcessRecording(QWidget):
 
 def _stored_layers(step: browse.ProcessStep, key: dict) -> list:
     """Layer data of what a commit stored (read back from the tables, lazily)."""
-    all_steps = browse.steps()
+    all_steps = browse.steps(step.pipeline)
     motion = {k: key[k] for k in all_steps["motion"].params.primary_key}
-    tables = browse.PipelineTables.from_pipeline()
+    tables = browse.PipelineTables.from_pipeline(step.pipeline)
     if step.name == "motion":
         opened = browse.open_recording(tables, "recording", key, motion=motion)
         return browse.recording_layers(opened, roles=("corrected",))

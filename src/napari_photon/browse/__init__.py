@@ -40,6 +40,7 @@ from ._params import (
 )
 from ._preview import FrameReader, preview_layers
 from ._process import (
+    STEP_TITLES,
     AlreadyStored,
     Preview,
     ProcessStep,
@@ -117,5 +118,6 @@ __all__ = [
     "row_layers",
     "save_settings",
     "steps",
+    "STEP_TITLES",
     "upstream_keys",
 ]

@@ -3,8 +3,8 @@
 The text is parsed into values, and values into dict restrictions; no text ever becomes
 SQL. Syntax (terms separated by spaces, commas or semicolons; quotes keep spaces)::
 
-    M001                          # a bare value: the mouse id
-    mouse_id=M001|M002            # '|' separates alternatives (OR)
+    1                             # a bare value: the mouse id
+    mouse_id=1|2                  # '|' separates alternatives (OR)
     session_date=2026-11-25 recording_num=2
     experimenter="Ann Smith"      # any non-blob attribute of the browsed tables
 

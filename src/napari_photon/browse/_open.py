@@ -66,7 +66,8 @@ class OpenedRecording:
         ``{name: 2D array}``: projections and summary images (``mean``, ``max``,
         ``correlation``, ``reference``) of the rows shown.
     masks : ndarray of bool or None
-        ``(n_rois, y, x)``; ROI ``i`` has ``roi_id`` ``i + 1``.
+        ``(n_rois, y, x)``; ``masks[roi_id]`` is ROI ``roi_id`` (its label value in a
+        Labels layer is ``roi_id + 1``, 0 being the background).
     roi_key : dict or None
         Key of the ROI row shown.
     """
@@ -87,10 +88,14 @@ class OpenedRecording:
         return recording_label(self.key, self.kind)
 
 
+#: the movie column of each kind of recording (the design document's names)
+MOVIE_FIELDS = {"recording": "raw_movie", "volume": "volume_movie"}
+
+
 def recording_label(key: dict, kind: str = "recording") -> str:
-    """Short layer-name prefix of a recording, e.g. ``"M001 2026-11-25 #1"``."""
+    """Short layer-name prefix of a recording, e.g. ``"mouse 1 2024-01-15 #1"``."""
     volume = " volume" if kind == "volume" else ""
-    return f"{key['mouse_id']} {key['session_date']}{volume} #{key['recording_num']}"
+    return f"mouse {key['mouse_id']} {key['session_date']}{volume} #{key['recording_num']}"
 
 
 def recording_key(key: dict) -> dict:
@@ -143,7 +148,7 @@ def open_recording(
         kind=kind,
         key=key,
         schema=table.database,
-        movie=(table & key).fetch1("movie"),
+        movie=(table & key).fetch1(MOVIE_FIELDS[kind]),
     )
     if kind != "recording":
         return opened
@@ -253,7 +258,7 @@ def recording_layers(
     """Layer data tuples for ``opened``, bottom to top.
 
     Raw movie, corrected movie (shown; the raw one hidden when a corrected one exists),
-    summary images (hidden), ROI masks as labels (``roi_id`` = label value).
+    summary images (hidden), ROI masks as labels (label value ``roi_id + 1``).
 
     Parameters
     ----------
@@ -289,7 +294,7 @@ def recording_layers(
                         row_key=row_key,
                         role=role,
                         schema=opened.schema,
-                        field="movie" if role == "raw" else "corrected_movie",
+                        field=MOVIE_FIELDS[opened.kind] if role == "raw" else "corrected_movie",
                         display=display,
                     ),
                 },

@@ -58,6 +58,8 @@ class ProcessStep:
         Its parameter table.
     upstream : DataJoint table class
         The table whose rows the step processes (Recording, MotionCorrected).
+    pipeline : Pipeline
+        The pipeline the tables belong to (commit populates through it).
     function : callable
         The algorithm ``make`` calls with the parameter set's ``params`` as keyword
         arguments (``motion.estimate_motion``, ``rois.detect_rois``).
@@ -68,6 +70,7 @@ class ProcessStep:
     target: Any
     params: Any
     upstream: Any
+    pipeline: Any
     function: Callable[..., Any]
 
     def parameter_sets(self) -> list[ParameterSet]:
@@ -82,25 +85,31 @@ class ProcessStep:
         return enum_choices(self.params(), "method")
 
 
-def steps() -> dict[str, ProcessStep]:
-    """The processing steps, by name (tables of :mod:`napari_photon.pipeline`)."""
-    from .. import motion, pipeline, rois
+#: the processing steps' names and titles, in the order a user runs them
+STEP_TITLES = {"motion": "Motion correction", "rois": "ROI detection"}
+
+
+def steps(pipeline: Any) -> dict[str, ProcessStep]:
+    """The processing steps of a :class:`~napari_photon.pipeline.Pipeline`, by name."""
+    from .. import motion, rois
 
     return {
         "motion": ProcessStep(
             "motion",
-            "Motion correction",
+            STEP_TITLES["motion"],
             pipeline.MotionCorrected,
             pipeline.MotionParams,
             pipeline.Recording,
+            pipeline,
             motion.estimate_motion,
         ),
         "rois": ProcessStep(
             "rois",
-            "ROI detection",
+            STEP_TITLES["rois"],
             pipeline.ROI,
             pipeline.RoiParams,
             pipeline.MotionCorrected,
+            pipeline,
             rois.detect_rois,
         ),
     }
@@ -271,12 +280,10 @@ def commit(step: ProcessStep, key: dict) -> dict:
     napari_photon.storage.Cancelled
         When cancelled: populate's transaction is rolled back and the zarr removed.
     """
-    from .. import pipeline
-
     key = {name: key[name] for name in step.target.primary_key}
     if is_stored(step, key):
         raise AlreadyStored(f"{step.target.__name__} already holds {describe_key(key)}")
-    results = pipeline.populate(key, tables=(step.target,))
+    results = step.pipeline.populate(key, tables=(step.target,))
     for result in results:
         if result.errors:
             raise RuntimeError(result.errors[0][1])

@@ -47,10 +47,8 @@ def photon_columns(table: Any) -> list[str]:
     ]
 
 
-def _pipeline_table_names() -> set[str]:
-    from .. import pipeline
-
-    return {t.table_name for t in (pipeline.Mouse, pipeline.Session, pipeline.Recording)}
+#: tables whose presence marks a schema as a napari-photon pipeline (DataJoint's names)
+PIPELINE_TABLE_NAMES = frozenset({"mouse", "session", "_recording"})
 
 
 def _table_names(connection: Any, schema: str) -> list[str]:
@@ -74,7 +72,6 @@ def discover_schemas(connection: Any) -> list[SchemaInfo]:
     """
     import datajoint as dj
 
-    pipeline_names = _pipeline_table_names()
     found = []
     for schema in sorted(dj.list_schemas(connection)):
         try:
@@ -92,7 +89,7 @@ def discover_schemas(connection: Any) -> list[SchemaInfo]:
                 logger.debug("skipping table %s.%s: %s", schema, name, err)
                 continue
         if photon:
-            found.append(SchemaInfo(schema, tuple(photon), pipeline_names <= set(names)))
+            found.append(SchemaInfo(schema, tuple(photon), PIPELINE_TABLE_NAMES <= set(names)))
     return found
 
 
@@ -103,13 +100,14 @@ def default_schema(schemas: Sequence[SchemaInfo], preferred: str | None = None) 
     ----------
     schemas : sequence of SchemaInfo
     preferred : str, optional
-        Default: the schema the pipeline is bound to, else ``pipeline.DEFAULT_SCHEMA``.
+        Default: the schema of the pipeline activated last, else ``pipeline.DEFAULT_SCHEMA``.
     """
     if preferred is None:
         from .. import pipeline
 
-        current = pipeline.current_schema()
-        preferred = current.database if current.is_activated() else pipeline.DEFAULT_SCHEMA
+        preferred = (
+            pipeline.active().database if pipeline.is_activated() else pipeline.DEFAULT_SCHEMA
+        )
     names = [s.name for s in schemas]
     if preferred in names:
         return preferred
@@ -120,12 +118,12 @@ def default_schema(schemas: Sequence[SchemaInfo], preferred: str | None = None) 
 
 
 def activate_schema(connection: Any, schema: SchemaInfo | str) -> Any:
-    """Bind :mod:`napari_photon.pipeline` to a pipeline ``schema`` on ``connection``.
+    """Open the pipeline in ``schema`` on ``connection``.
 
     Returns
     -------
-    PipelineTables
-        The tables the browser reads.
+    Pipeline
+        Its tables (``PipelineTables.from_pipeline`` gives the browser's view of them).
 
     Raises
     ------
@@ -133,11 +131,9 @@ def activate_schema(connection: Any, schema: SchemaInfo | str) -> Any:
         When ``schema`` holds no pipeline (activating would declare tables in it).
     """
     from .. import pipeline
-    from ._tree import PipelineTables
 
     if isinstance(schema, SchemaInfo):
         if not schema.is_pipeline:
             raise ValueError(f"{schema.name} is not a napari-photon pipeline schema")
         schema = schema.name
-    pipeline.activate(schema, connection=connection)
-    return PipelineTables.from_pipeline()
+    return pipeline.activate(schema, connection=connection)

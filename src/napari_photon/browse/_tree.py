@@ -53,11 +53,9 @@ class PipelineTables:
     curated: tuple[Any, ...] = ()
 
     @classmethod
-    def from_pipeline(cls) -> PipelineTables:
-        """The tables of :mod:`napari_photon.pipeline` as currently activated."""
+    def from_pipeline(cls, pipeline: Any) -> PipelineTables:
+        """The tables of a :class:`napari_photon.pipeline.Pipeline`."""
         import datajoint as dj
-
-        from .. import pipeline
 
         recording = pipeline.Recording()
         curated = tuple(
@@ -155,11 +153,12 @@ class SessionNode:
 class MouseNode:
     key: dict
     sessions: tuple[SessionNode, ...] = ()
-    genotype: str = ""
+    strain: str = ""
 
     @property
     def label(self) -> str:
-        return f"{self.key['mouse_id']}" + (f"  ({self.genotype})" if self.genotype else "")
+        strain = f"  ({self.strain})" if self.strain else ""
+        return f"mouse_id {self.key['mouse_id']}{strain}"
 
     def recordings(self) -> Iterable[RecordingNode]:
         for session in self.sessions:
@@ -232,7 +231,7 @@ def load_tree(tables: PipelineTables, key_filter: KeyFilter | None = None) -> li
 
     A filter term restricts the level that has its attribute and, through it, the levels
     above and below: ``recording_num=2`` keeps the sessions and mice that have a
-    recording 2; ``genotype=GCaMP6s`` keeps those mice with all their sessions.
+    recording 2; ``strain=C57BL/6J`` keeps those mice with all their sessions.
 
     Parameters
     ----------
@@ -286,7 +285,7 @@ def load_tree(tables: PipelineTables, key_filter: KeyFilter | None = None) -> li
     mouse_level = set(tables.mouse.heading.names)
     below_mice = not key_filter.attributes <= mouse_level
     result = []
-    mouse_rows = mice.proj(*_present(tables.mouse, ["genotype"])).to_dicts(
+    mouse_rows = mice.proj(*_present(tables.mouse, ["strain"])).to_dicts(
         order_by=list(tables.mouse.primary_key)
     )
     for row in mouse_rows:
@@ -297,7 +296,7 @@ def load_tree(tables: PipelineTables, key_filter: KeyFilter | None = None) -> li
             MouseNode(
                 key={k: row[k] for k in tables.mouse.primary_key},
                 sessions=tuple(sessions_of),
-                genotype=str(row.get("genotype") or ""),
+                strain=str(row.get("strain") or ""),
             )
         )
     return result

@@ -13,7 +13,11 @@ import numpy as np
 from ._progress import terminal_progress
 
 DEMO_SCHEMA = "photon_demo"
-MICE = ("M001", "M002")
+#: the demo mice, as the design document inserts them
+MICE = (
+    {"mouse_id": 1, "strain": "C57BL/6J", "sex": "M"},
+    {"mouse_id": 2, "strain": "C57BL/6J", "sex": "F"},
+)
 SESSION_DATE = "2026-11-25"
 DOCKED_WIDGETS = ("Pipeline browser", "Populate", "Process recording")
 
@@ -44,23 +48,29 @@ def run(args: argparse.Namespace) -> int:
     info = db.configure()
     where = "embedded PostgreSQL" if info.get("embedded") else f"{info.get('backend')} server"
     print(f"database: {where} at {info.get('host')}:{info.get('port')}")
-    pipeline.activate(args.schema)
+    demo = pipeline.activate(args.schema)
     truth = write_recordings(args)
     for mouse in MICE:
-        pipeline.Mouse.insert1({"mouse_id": mouse}, skip_duplicates=True)
-        pipeline.Session.insert1(
-            {"mouse_id": mouse, "session_date": SESSION_DATE}, skip_duplicates=True
+        demo.Mouse.insert1(mouse, skip_duplicates=True)
+        demo.Session.insert1(
+            {
+                "mouse_id": mouse["mouse_id"],
+                "session_date": SESSION_DATE,
+                "experimenter": "napari-photon demo",
+                "notes": "synthetic recordings with known motion, neurons and traces",
+            },
+            skip_duplicates=True,
         )
     with terminal_progress():
-        results = pipeline.populate()
-    print_summary(results)
-    report_ground_truth(truth)
+        results = demo.populate()
+    print_summary(demo, results)
+    report_ground_truth(demo, truth)
     output = args.output or db.home() / "demo"
-    plot = save_trace_plot(output / "traces.png")
+    plot = save_trace_plot(demo, output / "traces.png")
     print(f"trace plot: {plot}")
     print(f"done in {time.perf_counter() - started:.1f} s")
     if not args.no_viewer and os.environ.get("DISPLAY"):
-        open_viewer()
+        open_viewer(demo)
     elif not args.no_viewer:
         print("no display: not opening napari (run with a display to browse the pipeline)")
     return 0
@@ -71,11 +81,11 @@ def write_recordings(args: argparse.Namespace) -> dict:
     from .. import synthetic
     from ..calibration import Calibration
     from ..pipeline import session_folder
-    from ..pipeline._tiff import calibration_properties
+    from ..io import calibration_properties
 
     truth = {}
     seed = args.seed
-    for mouse in MICE:
+    for mouse in (m["mouse_id"] for m in MICE):
         folder = session_folder({"mouse_id": mouse, "session_date": SESSION_DATE})
         folder.mkdir(parents=True, exist_ok=True)
         for number in range(1, args.recordings + 1):
@@ -95,7 +105,7 @@ def write_recordings(args: argparse.Namespace) -> dict:
             levels = (movie.movie * cal.gain + cal.zero_level).astype(np.uint16)
             props = calibration_properties(cal) if number % 2 else None
             synthetic.write_tiff(path, levels, frame_rate=movie.frame_rate, properties=props)
-    volume_path = session_folder({"mouse_id": MICE[0], "session_date": SESSION_DATE})
+    volume_path = session_folder({"mouse_id": MICE[0]["mouse_id"], "session_date": SESSION_DATE})
     volume_path = volume_path / "volume_01.tif"
     if not volume_path.exists():
         volume = synthetic.make_volume(
@@ -109,17 +119,16 @@ def write_recordings(args: argparse.Namespace) -> dict:
     return truth
 
 
-def print_summary(results: list) -> None:
-    from .. import pipeline
-    from ..pipeline._report import human_bytes, stored_movies
+def print_summary(demo: Any, results: list) -> None:
+    from ..pipeline._report import human_bytes
 
-    movies = stored_movies()
+    movies = demo.stored_movies()
     print()
     header = f"{'table':<16} {'rows':>6} {'time':>8} {'stored':>10} {'original':>10} {'ratio':>7}"
     print(header)
     print("-" * len(header))
     seconds = {r.table: r.seconds for r in results}
-    for table in pipeline.TABLES:
+    for table in demo.tables:
         name = table.__name__
         mine = [m for m in movies if m.table == name]
         stored = sum(m.stored_nbytes for m in mine)
@@ -136,15 +145,13 @@ def print_summary(results: list) -> None:
             print(f"error in {r.table} {key}: {message}")
 
 
-def report_ground_truth(truth: dict) -> None:
+def report_ground_truth(demo: Any, truth: dict) -> None:
     """How well registration and detection recovered the known motion and neurons."""
-    from .. import pipeline
-
     print()
     for (mouse, number), movie in truth.items():
         key = {"mouse_id": mouse, "session_date": SESSION_DATE, "recording_num": number}
-        rows = (pipeline.MotionCorrected & key).proj("shift_y", "shift_x").to_dicts()
-        n_rois = [r["n_rois"] for r in (pipeline.ROI & key).proj("n_rois").to_dicts()]
+        rows = (demo.MotionCorrected & key).proj("shift_y", "shift_x").to_dicts()
+        n_rois = [r["n_rois"] for r in (demo.ROI & key).proj("n_rois").to_dicts()]
         if not rows:
             continue
         estimate = np.c_[rows[0]["shift_y"], rows[0]["shift_x"]]
@@ -152,34 +159,32 @@ def report_ground_truth(truth: dict) -> None:
         error -= error.mean(axis=0)
         rms = float(np.sqrt((error**2).sum(axis=1).mean()))
         print(
-            f"{mouse} recording {number}: registration RMS error {rms:.2f} px; "
+            f"mouse_id {mouse} recording_num {number}: registration RMS error {rms:.2f} px; "
             f"{int(n_rois[0]) if len(n_rois) else 0} ROIs found, {len(movie.footprints)} neurons"
         )
 
 
-def save_trace_plot(path: Path) -> Path:
+def save_trace_plot(demo: Any, path: Path) -> Path:
     """Plot the first 10 traces of the first recording as PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .. import pipeline
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    keys = pipeline.ROI.keys(limit=1)
+    keys = demo.ROI.keys(limit=1)
     fig, ax = plt.subplots(figsize=(10, 6))
     if keys:
-        trace = (pipeline.Trace & keys[0]).proj("fluorescence")
+        trace = (demo.Trace & keys[0]).proj("fluorescence")
         rows = trace.to_dicts(order_by="roi_id", limit=10)
-        rate = (pipeline.Recording & keys[0]).fetch1("frame_rate") or 1.0
+        rate = (demo.Recording & keys[0]).fetch1("frame_rate") or 1.0
         for i, row in enumerate(rows):
             f = row["fluorescence"]
             t = np.arange(len(f)) / rate
             ax.plot(t, (f - f.min()) / max(np.ptp(f), 1e-6) + i, lw=0.8)
-            ax.text(t[-1], i + 0.4, f" ROI {row['roi_id']}", fontsize=8, va="center")
-        ax.set_title(f"First {len(rows)} traces of {keys[0]['mouse_id']} recording "
-                     f"{keys[0]['recording_num']} (photons, scaled per ROI)")
+            ax.text(t[-1], i + 0.4, f" roi_id {row['roi_id']}", fontsize=8, va="center")
+        ax.set_title(f"First {len(rows)} traces of mouse_id {keys[0]['mouse_id']} "
+                     f"recording_num {keys[0]['recording_num']} (photons, scaled per ROI)")
     ax.set_xlabel("time (s)")
     ax.set_yticks([])
     fig.tight_layout()
@@ -188,20 +193,19 @@ def save_trace_plot(path: Path) -> Path:
     return path
 
 
-def open_viewer() -> None:
+def open_viewer(demo: Any) -> None:
     """Open napari on the first demo recording: lazy layers, nothing read up front."""
     import napari
 
-    from .. import pipeline
     from .._viewer_layers import add_recording_layers
 
-    key = pipeline.MotionCorrected.keys(limit=1)[0]
+    key = demo.MotionCorrected.keys(limit=1)[0]
     viewer = napari.Viewer(title="napari-photon demo")
     add_recording_layers(
         viewer,
-        (pipeline.Recording & key).fetch1("movie"),
-        corrected=(pipeline.MotionCorrected & key).fetch1("corrected_movie"),
-        masks=(pipeline.ROI & key).fetch1("roi_masks"),
+        (demo.Recording & key).fetch1("raw_movie"),
+        corrected=(demo.MotionCorrected & key).fetch1("corrected_movie"),
+        masks=(demo.ROI & key).fetch1("roi_masks"),
         key=key,
     )
     for widget in DOCKED_WIDGETS:

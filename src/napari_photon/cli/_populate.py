@@ -27,14 +27,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from .. import pipeline
 
-    pipeline.activate(args.schema or pipeline.DEFAULT_SCHEMA)
-    names = {t.__name__: t for t in pipeline.COMPUTED}
+    chosen = pipeline.activate(args.schema or pipeline.DEFAULT_SCHEMA)
+    names = {t.__name__: t for t in chosen.computed}
     unknown = [t for t in args.table if t not in names]
     if unknown:
         print(f"unknown table(s) {unknown}; choose from {sorted(names)}")
         return 2
     with terminal_progress():
-        results = pipeline.populate(
+        results = chosen.populate(
             tables=tuple(names[t] for t in args.table),
             reserve_jobs=args.reserve_jobs,
             suppress_errors=args.keep_going,

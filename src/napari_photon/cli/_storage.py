@@ -28,10 +28,9 @@ def add_parser(subparsers: Any) -> None:
 
 def run_storage(args: argparse.Namespace) -> int:
     from .. import pipeline
-    from ..pipeline._report import human_bytes, stored_movies
+    from ..pipeline._report import human_bytes
 
-    pipeline.activate(args.schema or pipeline.DEFAULT_SCHEMA)
-    movies = stored_movies()
+    movies = pipeline.activate(args.schema or pipeline.DEFAULT_SCHEMA).stored_movies()
     if not movies:
         print("no <photon@> movies stored yet")
         return 0
@@ -55,8 +54,8 @@ def run_storage(args: argparse.Namespace) -> int:
 def run_gc(args: argparse.Namespace) -> int:
     from .. import pipeline
 
-    schema = pipeline.activate(args.schema or pipeline.DEFAULT_SCHEMA)
-    report = pipeline.collect_garbage(schema, dry_run=args.dry_run, min_age=args.min_age)
+    chosen = pipeline.activate(args.schema or pipeline.DEFAULT_SCHEMA)
+    report = pipeline.collect_garbage(chosen.schema, dry_run=args.dry_run, min_age=args.min_age)
     verb = "would remove" if args.dry_run else "removed"
     for store, info in report["stores"].items():
         count = info["old_enough"] if args.dry_run else info["removed"]

@@ -1,18 +1,47 @@
-"""Binding the pipeline's tables to a database schema."""
+"""Opening the pipeline in a database schema: one :class:`Pipeline` per schema."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 import datajoint as dj
 
-from . import _tables
+from ._pipeline import Pipeline
 
 DEFAULT_SCHEMA = "calcium_imaging"
 
+_lock = threading.Lock()
+_pipelines: dict[tuple[int, str, str | None], Pipeline] = {}
+_active: Pipeline | None = None
 
-def activate(schema_name: str = DEFAULT_SCHEMA, *, connection: Any = None) -> dj.Schema:
-    """Declare (or open) the pipeline in ``schema_name`` and bind the table classes to it.
+
+class NotActivated(RuntimeError):
+    """No pipeline has been activated in this process yet."""
+
+    def __init__(self, name: str = "the pipeline") -> None:
+        super().__init__(
+            f"{name} is not bound to a database schema yet: call "
+            "napari_photon.pipeline.activate('schema_name') first"
+        )
+
+
+def _design_document_types(record: logging.LogRecord) -> bool:
+    """Keep DataJoint's warning about native types for every table but ours: the design
+    document fixes ``int`` and ``float``, so the warning tells our users nothing."""
+    message = record.getMessage()
+    return not message.startswith(("Native type 'int'", "Native type 'float'"))
+
+
+def activate(
+    schema_name: str = DEFAULT_SCHEMA, *, connection: Any = None, store: str | None = None
+) -> Pipeline:
+    """The pipeline declared (or opened) in ``schema_name``.
+
+    The returned pipeline also becomes the one the module-level names
+    (``pipeline.Mouse``, ``pipeline.populate``, ...) refer to. Pipelines activated
+    before keep working through the objects :func:`activate` returned for them.
 
     Parameters
     ----------
@@ -21,13 +50,17 @@ def activate(schema_name: str = DEFAULT_SCHEMA, *, connection: Any = None) -> dj
     connection : datajoint.Connection, optional
         Default: :func:`napari_photon.db.connect` (a configured server, or the embedded
         PostgreSQL server).
+    store : str, optional
+        Store of the movie columns (``<photon@STORE>``), any store configured in
+        ``dj.config["stores"]``. Default: the configured default store (``active``).
+        Only used when the schema's tables are declared for the first time.
 
     Returns
     -------
-    datajoint.Schema
-        The activated schema. Calling again with another name or connection rebinds the
-        same table classes there (tests and multi-lab scripts do this).
+    Pipeline
+        The same object for the same schema, connection and store.
     """
+    global _active
     if connection is None:
         from ..db import connect
 
@@ -36,25 +69,44 @@ def activate(schema_name: str = DEFAULT_SCHEMA, *, connection: Any = None) -> dj
     # keys extend the parent's, which DataJoint 2 allows for auto-populated tables only
     # with this switch.
     connection._config.jobs.allow_new_pk_fields_in_computed_tables = True
-    schema = _tables.schema
-    if schema.is_activated():
-        if schema.database == schema_name and schema.connection is connection:
-            return schema
-        schema = _rebind(schema)
-    schema.activate(schema_name, connection=connection)
-    return schema
+    key = (id(connection), schema_name, store)
+    with _lock:
+        pipeline = _pipelines.get(key)
+        if pipeline is None:
+            quiet = logging.getLogger("datajoint")
+            quiet.addFilter(_design_document_types)
+            try:
+                pipeline = Pipeline(dj.Schema(schema_name, connection=connection), store)
+            finally:
+                quiet.removeFilter(_design_document_types)
+            _pipelines[key] = pipeline
+        _active = pipeline
+    return pipeline
 
 
-def _rebind(old: dj.Schema) -> dj.Schema:
-    """A fresh, unactivated schema object that will re-declare the same table classes."""
-    new = dj.Schema()
-    context = vars(_tables)
-    for table in _tables.TABLES:
-        new.declare_list.append((table, context))
-    _tables.schema = new
-    return new
+def find(schema_name: str) -> Pipeline | None:
+    """The pipeline activated last on a schema called ``schema_name`` (on any connection),
+    or None when none was."""
+    with _lock:
+        found = [p for (_, name, _), p in _pipelines.items() if name == schema_name]
+    if _active is not None and _active.database == schema_name:
+        return _active
+    return found[-1] if found else None
 
 
-def current_schema() -> dj.Schema:
-    """The schema the tables are bound to (activated or not)."""
-    return _tables.schema
+def active() -> Pipeline:
+    """The pipeline activated last in this process.
+
+    Raises
+    ------
+    NotActivated
+        When :func:`activate` has not been called.
+    """
+    if _active is None:
+        raise NotActivated()
+    return _active
+
+
+def is_activated() -> bool:
+    """Whether :func:`activate` has been called in this process."""
+    return _active is not None

@@ -65,21 +65,16 @@ class _ChildSpec:
     conn_info: dict
     backend: str
     schema_name: str
+    store: str | None
     plans: Sequence[Any]
     chunk_budget: int
     step: float
 
 
-def _spec(plans: Sequence[Any]) -> _ChildSpec:
+def _spec(pipeline: Any, plans: Sequence[Any]) -> _ChildSpec:
     from ..storage._options import current_write_options
-    from ._activate import current_schema
 
-    schema = current_schema()
-    if not schema.is_activated():
-        raise PopulateProcessError(
-            "The pipeline is not activated: call napari_photon.pipeline.activate() first."
-        )
-    connection = schema.connection
+    connection = pipeline.connection
     options = current_write_options()
     plans = [replace(p, restrictions=tuple(map(_as_values, p.restrictions))) for p in plans]
     try:
@@ -94,7 +89,8 @@ def _spec(plans: Sequence[Any]) -> _ChildSpec:
         config=connection._config,
         conn_info=dict(connection.conn_info),
         backend=connection.adapter.backend,
-        schema_name=schema.database,
+        schema_name=pipeline.database,
+        store=pipeline.store,
         plans=tuple(plans),
         chunk_budget=options.chunk_budget,
         step=options.step,
@@ -191,9 +187,9 @@ def serve(fd: int) -> None:
         from ._activate import activate
         from ._jobs import _execute
 
-        activate(spec.schema_name, connection=_connect_child(spec))
+        pipeline = activate(spec.schema_name, connection=_connect_child(spec), store=spec.store)
         with write_options(chunk_budget=spec.chunk_budget, step=spec.step):
-            _execute(spec.plans, parent.emit, parent.stop.is_set)
+            _execute(pipeline, spec.plans, parent.emit, parent.stop.is_set)
     except BaseException as exc:  # noqa: BLE001 - handed to the parent, raised there
         parent.send("error", _portable(exc))
     else:
@@ -236,16 +232,16 @@ def _start_child(spec: _ChildSpec, niceness: int) -> tuple[subprocess.Popen, Con
     return child, connection
 
 
-def _release_reservation(key_event: Any) -> None:
+def _release_reservation(pipeline: Any, key_event: Any) -> None:
     """The child died while making a key: give its reserved job back to the queue."""
-    from . import _tables
     from ._jobs import jobs_table
 
-    table = getattr(_tables, key_event.table)
+    table = pipeline.table(key_event.table)
     (jobs_table(table()) & dict(key_event.key) & "status='reserved'").delete_quick()
 
 
 def events_in_child_process(
+    pipeline: Any,
     plans: Sequence[Any],
     cancel: Callable[[], bool] | None,
     *,
@@ -255,6 +251,8 @@ def events_in_child_process(
 
     Parameters
     ----------
+    pipeline : Pipeline
+        Whose tables; the child opens the same schema on the same server.
     plans : sequence of _Plan
         What to populate (tables, picklable restrictions, whether to clear errors first).
     cancel : callable, optional
@@ -277,10 +275,10 @@ def events_in_child_process(
             "Populating in a separate process needs a POSIX system (Linux, macOS); "
             "use separate_process=False here."
         )
-    return _relay(_spec(plans), cancel, niceness)
+    return _relay(pipeline, _spec(pipeline, plans), cancel, niceness)
 
 
-def _relay(spec: _ChildSpec, cancel: Callable[[], bool] | None, niceness: int
+def _relay(pipeline: Any, spec: _ChildSpec, cancel: Callable[[], bool] | None, niceness: int
            ) -> Iterator[Any]:
     """Start the child on first iteration and yield its events (see the module doc)."""
     child, connection = _start_child(spec, niceness)
@@ -308,7 +306,7 @@ def _relay(spec: _ChildSpec, cancel: Callable[[], bool] | None, niceness: int
             except (EOFError, OSError):
                 code = child.wait()
                 if in_progress is not None:
-                    _release_reservation(in_progress)
+                    _release_reservation(pipeline, in_progress)
                 where = (
                     f" while making {in_progress.table} {in_progress.key}; its job is back "
                     "in the queue"

@@ -23,7 +23,8 @@ reserve_jobs=True)`` run by headless workers on the same jobs table.
 Example
 -------
 >>> from napari_photon import pipeline
->>> for event in pipeline.run_populate(tables=(pipeline.Recording,)):
+>>> lab = pipeline.activate("calcium_imaging")
+>>> for event in lab.run_populate(tables=("Recording",)):
 ...     print(event.kind, event.table, f"{event.fraction:.0%}")
 """
 
@@ -40,7 +41,6 @@ from typing import Any, Literal
 from datajoint.condition import AndList
 
 from ..storage import Cancelled
-from . import _tables
 from ._child_process import events_in_child_process
 from ._progress import reporting
 
@@ -189,13 +189,15 @@ class PopulateEvent:
 # ------------------------------------------------------------------------------ counts
 
 
-def auto_tables(tables: Iterable[Any] = ()) -> tuple[type, ...]:
+def auto_tables(pipeline: Any, tables: Iterable[Any] = ()) -> tuple[type, ...]:
     """The auto-populated (Imported, Computed) tables in dependency order.
 
     Parameters
     ----------
+    pipeline : Pipeline
+        Whose tables (this is the method ``Pipeline.auto_tables``).
     tables : iterable of table classes or class names, optional
-        A subset (any order); default all of ``pipeline.COMPUTED``.
+        A subset (any order); default all of ``pipeline.computed``.
 
     Raises
     ------
@@ -204,8 +206,8 @@ def auto_tables(tables: Iterable[Any] = ()) -> tuple[type, ...]:
     """
     wanted = list(tables)
     if not wanted:
-        return tuple(_tables.COMPUTED)
-    by_name = {t.__name__: t for t in _tables.COMPUTED}
+        return pipeline.computed
+    by_name = {t.__name__: t for t in pipeline.computed}
     chosen = set()
     for item in wanted:
         name = item if isinstance(item, str) else getattr(item, "__name__", repr(item))
@@ -214,7 +216,7 @@ def auto_tables(tables: Iterable[Any] = ()) -> tuple[type, ...]:
                 f"{name!r} is not an auto-populated pipeline table; choose from {sorted(by_name)}"
             )
         chosen.add(name)
-    return tuple(t for t in _tables.COMPUTED if t.__name__ in chosen)
+    return tuple(t for t in pipeline.computed if t.__name__ in chosen)
 
 
 def _tier(table: type) -> str:
@@ -284,23 +286,25 @@ def table_counts(table: Any, *restrictions: Any) -> TableCounts:
     )
 
 
-def job_counts(*restrictions: Any, tables: Iterable[Any] = ()) -> list[TableCounts]:
-    """:func:`table_counts` of each auto-populated table, in dependency order."""
-    return [table_counts(t, *restrictions) for t in auto_tables(tables)]
+def job_counts(pipeline: Any, *restrictions: Any, tables: Iterable[Any] = ()) -> list[TableCounts]:
+    """:func:`table_counts` of each auto-populated table of ``pipeline``, in dependency order."""
+    return [table_counts(t, *restrictions) for t in auto_tables(pipeline, tables)]
 
 
-def failed_keys(*restrictions: Any, tables: Iterable[Any] = ()) -> list[FailedKey]:
+def failed_keys(pipeline: Any, *restrictions: Any, tables: Iterable[Any] = ()) -> list[FailedKey]:
     """Keys whose last ``make`` failed, in dependency order of their tables.
 
     Parameters
     ----------
+    pipeline : Pipeline
+        Whose tables (this is the method ``Pipeline.failed_keys``).
     *restrictions
         DataJoint restrictions of the tables' ``key_source``.
     tables : iterable of table classes or names, optional
         Default: every auto-populated table.
     """
     found: list[FailedKey] = []
-    for table in auto_tables(tables):
+    for table in auto_tables(pipeline, tables):
         instance = table()
         jobs = _open_jobs(instance, restrictions) & "status='error'"
         key_names = jobs.primary_key
@@ -396,9 +400,10 @@ class _Progress:
 
 @dataclass
 class _Plan:
-    """One table of a run: its restrictions and whether to clear its errors first."""
+    """One table of a run (by class name): its restrictions and whether to clear its
+    errors first. Plain values only, so that a plan can be sent to a child process."""
 
-    table: type
+    table: str
     restrictions: tuple = ()
     clear_errors: bool = False
 
@@ -412,18 +417,22 @@ def _message(error: BaseException) -> str:
 
 
 def _execute(
-    plans: Sequence[_Plan], emit: Callable[[PopulateEvent], None], stop: Callable[[], bool]
+    pipeline: Any,
+    plans: Sequence[_Plan],
+    emit: Callable[[PopulateEvent], None],
+    stop: Callable[[], bool],
 ) -> None:
-    """Populate ``plans`` in order, reporting through ``emit``; runs in a helper thread."""
-    names = tuple(p.table.__name__ for p in plans)
+    """Populate ``plans`` of ``pipeline`` in order, reporting through ``emit``; runs in a
+    helper thread or a child process."""
+    names = tuple(p.table for p in plans)
     progress = _Progress(len(plans))
     stage_lock = threading.Lock()
     n_done = n_errors = 0
     cancelled = False
     emit(PopulateEvent("run-started", 0.0, tables=names, n_tables=len(plans)))
     for t_index, plan in enumerate(plans):
-        name = plan.table.__name__
-        instance = plan.table()
+        name = plan.table
+        instance = pipeline.table(name)()
         jobs = jobs_table(instance)
         base = {"table": name, "table_index": t_index, "n_tables": len(plans)}
         if cancelled or stop():
@@ -536,7 +545,9 @@ def _execute(
     )
 
 
-def _events(plans: Sequence[_Plan], cancel: Callable[[], bool] | None) -> Iterator[PopulateEvent]:
+def _events(
+    pipeline: Any, plans: Sequence[_Plan], cancel: Callable[[], bool] | None
+) -> Iterator[PopulateEvent]:
     """Run ``_execute`` in a helper thread and yield its events, generator-style.
 
     ``make`` reports frames through a callback; the helper thread turns each callback into
@@ -562,7 +573,7 @@ def _events(plans: Sequence[_Plan], cancel: Callable[[], bool] | None) -> Iterat
 
     def work() -> None:
         try:
-            _execute(plans, emit, stop)
+            _execute(pipeline, plans, emit, stop)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
             inbox.put(exc)
         finally:
@@ -586,6 +597,7 @@ def _events(plans: Sequence[_Plan], cancel: Callable[[], bool] | None) -> Iterat
 
 
 def run_populate(
+    pipeline: Any,
     *restrictions: Any,
     tables: Iterable[Any] = (),
     cancel: Callable[[], bool] | None = None,
@@ -601,6 +613,8 @@ def run_populate(
 
     Parameters
     ----------
+    pipeline : Pipeline
+        Whose tables (this is the method ``Pipeline.run_populate``).
     *restrictions
         DataJoint restrictions of each table's ``key_source`` (e.g. a session key).
     tables : iterable of table classes or names, optional
@@ -629,11 +643,12 @@ def run_populate(
         The database work happens in a helper thread or the child process; this generator
         may be consumed in any thread.
     """
-    plans = [_Plan(t, tuple(restrictions)) for t in auto_tables(tables)]
-    return _runner(separate_process, niceness)(plans, cancel)
+    plans = [_Plan(t.__name__, tuple(restrictions)) for t in auto_tables(pipeline, tables)]
+    return _runner(separate_process, niceness)(pipeline, plans, cancel)
 
 
 def retry_failed(
+    pipeline: Any,
     failures: Iterable[FailedKey] | None = None,
     *,
     tables: Iterable[Any] = (),
@@ -645,6 +660,8 @@ def retry_failed(
 
     Parameters
     ----------
+    pipeline : Pipeline
+        Whose tables (this is the method ``Pipeline.retry_failed``).
     failures : iterable of FailedKey, optional
         Keys to retry (from :func:`failed_keys`). Default: every failed key of ``tables``.
     tables : iterable of table classes or names, optional
@@ -660,15 +677,15 @@ def retry_failed(
         As :func:`run_populate`, for the tables that had failures, in dependency order.
     """
     if failures is None:
-        plans = [_Plan(t, (), clear_errors=True) for t in auto_tables(tables)]
+        plans = [_Plan(t.__name__, (), clear_errors=True) for t in auto_tables(pipeline, tables)]
     else:
         failures = list(failures)
         names = {f.table for f in failures}
         plans = []
-        for table in auto_tables(names) if names else ():
+        for table in auto_tables(pipeline, names) if names else ():
             keys = [dict(f.key) for f in failures if f.table == table.__name__]
-            plans.append(_Plan(table, (keys,), clear_errors=True))
-    return _runner(separate_process, niceness)(plans, cancel)
+            plans.append(_Plan(table.__name__, (keys,), clear_errors=True))
+    return _runner(separate_process, niceness)(pipeline, plans, cancel)
 
 
 def _runner(separate_process: bool, niceness: int) -> Callable[..., Iterator[PopulateEvent]]:

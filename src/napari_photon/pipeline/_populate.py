@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _tables
 
 
 @dataclass
@@ -20,6 +19,7 @@ class PopulateResult:
 
 
 def populate(
+    pipeline: Any,
     *restrictions: Any,
     tables: tuple = (),
     reserve_jobs: bool = False,
@@ -30,6 +30,8 @@ def populate(
 
     Parameters
     ----------
+    pipeline : Pipeline
+        Whose tables (this is the method ``Pipeline.populate``).
     *restrictions
         DataJoint restrictions applied to each table's key source (e.g. a session key).
     tables : tuple of table classes
@@ -41,7 +43,7 @@ def populate(
     display_progress : bool
         DataJoint's per-key progress bar.
     """
-    chosen = [t for t in _tables.COMPUTED if not tables or t in tables]
+    chosen = pipeline.auto_tables(tables)
     results = []
     for table in chosen:
         start = time.perf_counter()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from . import _tables
 from ..storage import photon_attributes
 
 
@@ -25,10 +25,11 @@ class StoredMovie:
         return self.original_nbytes / max(self.stored_nbytes, 1)
 
 
-def stored_movies(tables: tuple = ()) -> list[StoredMovie]:
-    """Every ``<photon@>`` value in ``tables`` (default: all), read from row metadata only."""
+def stored_movies(pipeline: Any, tables: tuple = ()) -> list[StoredMovie]:
+    """Every ``<photon@>`` value in ``tables`` (default: all of ``pipeline``'s), read from
+    row metadata only."""
     found = []
-    for table in tables or _tables.TABLES:
+    for table in tables or pipeline.tables:
         fields = photon_attributes(table())
         if not fields:
             continue

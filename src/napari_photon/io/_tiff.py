@@ -162,3 +162,18 @@ class _Reshaped:
         planes = self.shape[1]
         pages = np.asarray(self._array[t0 * planes : t1 * planes])
         return pages.reshape((t1 - t0, *self.shape[1:]))
+
+
+def load_tiff_stack(path: str | Path) -> np.ndarray:
+    """The whole stack at ``path`` as a numpy array of shape (t, y, x) or (t, z, y, x).
+
+    For code written the design document's way (``raw_movie = load_tiff_stack(path)``);
+    the pipeline itself streams with :class:`TiffMovie` instead of loading everything.
+
+    Raises
+    ------
+    TiffImportError
+        As :meth:`TiffMovie.open`.
+    """
+    with TiffMovie.open(path) as tiff:
+        return np.asarray(tiff.array[:])

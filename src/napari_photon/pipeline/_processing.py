@@ -1,0 +1,211 @@
+"""``MotionCorrected``, ``ROI`` and ``Trace`` with their parameter sets.
+
+The ``make`` methods only wire the algorithms (``motion``, ``rois``, ``traces``) to the
+tables; the science lives in those modules.
+"""
+
+from __future__ import annotations
+
+import datajoint as dj
+import numpy as np
+
+from .. import motion, rois, traces
+from ..storage import PhotonTable, Stabilized, remove_on_failure, write_options
+from ._progress import cancel_check, stage
+
+
+def _border(shift_x: np.ndarray, shift_y: np.ndarray) -> int:
+    """Pixels along the edges that registration filled in rather than took from tissue."""
+    moved = float(np.nanmax(np.abs(np.r_[shift_x, shift_y, 0.0])))
+    return int(np.ceil(moved)) + 1
+
+
+def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str) -> dict[str, type]:
+    """Declare the parameter tables, ``MotionCorrected``, ``ROI`` and ``Trace`` in ``schema``.
+
+    Parameters
+    ----------
+    schema : datajoint.Schema
+    upstream : dict
+        The tables declared before (``Recording``).
+    movie : str
+        The movies' column type, e.g. ``"<photon@>"``.
+    """
+    Recording = upstream["Recording"]  # noqa: N806 - resolves "-> Recording"
+
+    @schema
+    class MotionParams(dj.Lookup):
+        definition = """
+        motion_params_id : int32
+        ---
+        method : enum('rigid', 'piecewise')
+        params : json                 # keyword arguments of motion.estimate_motion
+        description='' : varchar(255)
+        """
+        contents = [
+            {
+                "motion_params_id": 1,
+                "method": "rigid",
+                "params": {},
+                "description": "rigid, defaults",
+            }
+        ]
+
+    @schema
+    class MotionCorrected(PhotonTable, dj.Computed):
+        definition = f"""
+        -> Recording
+        -> MotionParams
+        ---
+        corrected_movie : {movie}    # registered, variance-stabilized movie
+        shift_x : <blob>              # X shifts per frame: px applied to each frame
+        shift_y : <blob>              # Y shifts per frame
+        # added:
+        reference_image=null : <blob> # (height, width) image the frames were aligned to
+        tile_shifts=null : <blob>     # piecewise: (n_frames, ny, nx, 2) shifts at tile centres
+        correlation_before=null : <blob>  # (n_frames,) raw frames' correlation to the reference
+        """
+
+        class QC(dj.Part):
+            definition = """
+            # registration quality, known once the corrected movie has streamed to the store
+            -> master
+            ---
+            correlation_after : <blob>    # (n_frames,) correlation to the reference after correction
+            mean_image : <blob>           # mean projection of the corrected movie
+            max_image : <blob>            # max projection of the corrected movie
+            """
+
+        def make(self, key):
+            raw = (Recording & key).fetch1("raw_movie")
+            method, params = (MotionParams & key).fetch1("method", "params")
+            estimate = motion.estimate_motion(
+                raw,
+                method=method,
+                **params,
+                frames_per_chunk=raw.frames_per_chunk,
+                progress=stage("motion estimation"),
+            )
+            corrected = motion.CorrectedMovie(raw, estimate)
+            source_dtype = raw.metadata.get("source_dtype", "uint16")
+            with remove_on_failure():
+                with write_options(progress=stage("motion correction"), cancel=cancel_check()):
+                    self.insert1(
+                        {
+                            **key,
+                            "corrected_movie": Stabilized(corrected, raw.calibration, source_dtype),
+                            "shift_y": estimate.shifts[:, 0],
+                            "shift_x": estimate.shifts[:, 1],
+                            "reference_image": estimate.reference,
+                            "tile_shifts": estimate.tile_shifts,
+                            "correlation_before": estimate.correlation_before,
+                        }
+                    )
+                self.QC.insert1(
+                    {
+                        **key,
+                        "correlation_after": corrected.correlation_after,
+                        "mean_image": corrected.mean_image,
+                        "max_image": corrected.max_image,
+                    }
+                )
+
+    @schema
+    class RoiParams(dj.Lookup):
+        definition = """
+        roi_params_id : int32
+        ---
+        method : enum('activity', 'correlation', 'anatomical')
+        params : json                 # keyword arguments of rois.detect_rois
+        description='' : varchar(255)
+        """
+        contents = [
+            {
+                "roi_params_id": 1,
+                "method": "activity",
+                "params": {},
+                "description": "activity with anatomical rescue, defaults",
+            }
+        ]
+
+    @schema
+    class ROI(dj.Computed):
+        definition = """
+        -> MotionCorrected
+        -> RoiParams
+        ---
+        n_rois : int
+        roi_masks : <blob>            # Binary masks (n_rois, height, width); roi_id i is masks[i]
+        # added:
+        roi_metrics=null : <blob>     # dict of (n_rois,) arrays: area, compactness, snr, skew...
+        mean_image=null : <blob>
+        max_image=null : <blob>
+        correlation_image=null : <blob>
+        """
+
+        def make(self, key):
+            corrected = (MotionCorrected & key).fetch1("corrected_movie")
+            method, params = (RoiParams & key).fetch1("method", "params")
+            shift_x, shift_y = (MotionCorrected & key).fetch1("shift_x", "shift_y")
+            params = {"border": _border(shift_x, shift_y), **params}
+            found = rois.detect_rois(
+                corrected,
+                method=method,
+                **params,
+                frames_per_chunk=corrected.frames_per_chunk,
+                progress=stage("ROI detection"),
+            )
+            self.insert1(
+                {
+                    **key,
+                    "n_rois": len(found.masks),
+                    "roi_masks": found.masks,
+                    "roi_metrics": {k: np.asarray(v) for k, v in found.metrics.items()},
+                    "mean_image": found.images.mean,
+                    "max_image": found.images.max,
+                    "correlation_image": found.images.correlation,
+                }
+            )
+
+    @schema
+    class Trace(dj.Computed):
+        definition = """
+        -> ROI
+        roi_id : int                  # index into ROI.roi_masks, from 0 (as enumerate gives)
+        ---
+        fluorescence : <blob>         # Raw fluorescence trace: mean photons per pixel in the ROI
+        # added:
+        neuropil=null : <blob>        # (n_frames,) mean photons per pixel in its annulus
+        dff=null : <blob>             # (n_frames,) dF/F of the neuropil-corrected fluorescence
+        """
+
+        @property
+        def key_source(self):
+            """ROI sets with at least one ROI (an empty set has no traces to wait for)."""
+            return ROI & "n_rois > 0"
+
+        def make(self, key):
+            corrected = (MotionCorrected & key).fetch1("corrected_movie")
+            masks = (ROI & key).fetch1("roi_masks")
+            result = traces.extract_all(
+                corrected.photons("algebraic"),
+                masks,
+                frames_per_chunk=corrected.frames_per_chunk,
+                progress=stage("traces"),
+            )
+            self.insert(
+                [
+                    {**key, "roi_id": roi_id, "fluorescence": f, "neuropil": n, "dff": d}
+                    for roi_id, (f, n, d) in enumerate(
+                        zip(result.fluorescence, result.neuropil, result.dff)
+                    )
+                ]
+            )
+
+    return {
+        "MotionParams": MotionParams,
+        "MotionCorrected": MotionCorrected,
+        "RoiParams": RoiParams,
+        "ROI": ROI,
+        "Trace": Trace,
+    }
