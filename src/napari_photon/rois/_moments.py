@@ -26,7 +26,13 @@ def _pair_slices(dy: int, dx: int) -> tuple[tuple[slice, slice], tuple[slice, sl
 
 
 class NeighbourMoments:
-    """Sums over bins for the temporal covariance of every pixel with its 8 neighbours."""
+    """Sums over bins for the temporal covariance of every pixel with its 8 neighbours.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Frame shape (y, x).
+    """
 
     def __init__(self, shape: tuple[int, int]) -> None:
         self.shape = shape
@@ -37,6 +43,7 @@ class NeighbourMoments:
         self.pairs = [np.zeros(shape)[_pair_slices(*d)[0]] for d in _DIRECTIONS]
 
     def add(self, x: np.ndarray, pairs: bool = True) -> None:
+        """Add a block of bins ``x`` (t, y, x); ``pairs=False``: per-pixel sums only."""
         # sums of deviations from a fixed per-pixel offset (the first bins' mean): the
         # same covariances, without float32 cancellation in the per-block sums
         if self.offset is None:
