@@ -2,7 +2,8 @@
 
 Everything here works on blocks of frames held in memory; streaming, parallelism and QC
 bookkeeping live in ``motion._estimate`` and ``motion._corrected``, which use this package
-as one namespace (``from . import _engine as E``; ``E.estimate_block(...)``).
+as one namespace (``from . import _engine as E``; ``E.estimate_block(...)``). That
+namespace holds every public name of the single module this package was split from.
 
 One concept per module:
 
@@ -20,29 +21,55 @@ One concept per module:
 """
 
 from ._apply import apply_field, apply_rigid
-from ._bandpass import reference_spectrum
-from ._block import BlockEstimate, estimate_block
-from ._build_model import build_model
+from ._bandpass import filtered, reference_spectrum
+from ._block import BlockEstimate, estimate_block, warp_binned
+from ._build_model import build_model, calibrate_gain
 from ._field import FieldInterpolator
 from ._model import Model
-from ._qc import frame_correlation, qc_arguments, qc_reference
-from ._settings import METHODS, Settings, resolve_settings
-from ._tile_smoothing import smooth_in_time
+from ._qc import (
+    QC_STRIDE,
+    binned_and_correlation,
+    frame_correlation,
+    qc_arguments,
+    qc_grid,
+    qc_reference,
+    qc_stride,
+)
+from ._settings import INTERPOLATIONS, METHODS, Settings, resolve_settings
+from ._tile_offsets import frame_offsets, reference_tile_weights, to_tile_centers
+from ._tile_smoothing import reject_outliers, smooth_in_time, smooth_tiles
+from ._tiles import TileGrid, tile_grid, tile_margin
 
 __all__ = [
+    "INTERPOLATIONS",
     "METHODS",
+    "QC_STRIDE",
     "BlockEstimate",
     "FieldInterpolator",
     "Model",
     "Settings",
+    "TileGrid",
     "apply_field",
     "apply_rigid",
+    "binned_and_correlation",
     "build_model",
+    "calibrate_gain",
     "estimate_block",
+    "filtered",
     "frame_correlation",
+    "frame_offsets",
     "qc_arguments",
+    "qc_grid",
     "qc_reference",
+    "qc_stride",
     "reference_spectrum",
+    "reference_tile_weights",
+    "reject_outliers",
     "resolve_settings",
     "smooth_in_time",
+    "smooth_tiles",
+    "tile_grid",
+    "tile_margin",
+    "to_tile_centers",
+    "warp_binned",
 ]
