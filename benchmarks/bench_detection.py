@@ -54,6 +54,7 @@ import numpy as np
 from scipy import ndimage
 
 from napari_photon import rois, synthetic, traces
+from napari_photon.evaluation import match_rois
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _suite2p
@@ -117,7 +118,7 @@ def ground_truth_dff(truth: synthetic.SyntheticMovie) -> np.ndarray:
 
 
 def trace_fidelity(truth: synthetic.SyntheticMovie, masks: np.ndarray) -> dict:
-    score = rois.match_rois(truth.masks, masks)
+    score = match_rois(truth.masks, masks)
     truth_idx, found_idx = score["pairs"].T if score["tp"] else (np.zeros(0, int),) * 2
     t = time.perf_counter()
     res = traces.extract_all(truth.movie, masks[found_idx])
@@ -138,7 +139,7 @@ def trace_fidelity(truth: synthetic.SyntheticMovie, masks: np.ndarray) -> dict:
 
 
 def score_row(truth_masks: np.ndarray, masks: np.ndarray, seconds: float) -> dict:
-    s = rois.match_rois(truth_masks, masks)
+    s = match_rois(truth_masks, masks)
     return {"n_found": int(s["n_found"]), "n_truth": int(s["n_truth"]), "f1": float(s["f1"]),
                 "precision": float(s["precision"]), "recall": float(s["recall"]),
                 "mean_iou": float(s["mean_iou"]), "seconds": float(seconds)}

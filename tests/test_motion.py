@@ -13,6 +13,8 @@ from napari_photon.anscombe import generalized_anscombe
 from napari_photon.motion import _fourier as F
 from napari_photon.synthetic import make_movie
 
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
 
 def stabilized(synth) -> np.ndarray:
     return generalized_anscombe(synth.movie)
@@ -280,13 +282,17 @@ def test_store_to_store(tmp_path: Path, small):
     assert out.calibration == stored.calibration
 
 
-def test_legacy_api(small):
+def test_legacy_api(small, monkeypatch):
+    """The first motion API, moved out of the package to benchmarks/_first_motion_api.py."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import _first_motion_api as first
+
     _, movie = small
-    ref = motion.estimate_reference(movie, n_frames=40, iterations=2)
-    shifts = motion.estimate_shifts(movie, ref, frames_per_chunk=32)
+    ref = first.estimate_reference(movie, n_frames=40, iterations=2)
+    shifts = first.estimate_shifts(movie, ref, frames_per_chunk=32)
     assert shifts.shape == (80, 2)
-    out = motion.ShiftedMovie(movie, shifts)[0:8]
-    np.testing.assert_allclose(out, motion.apply_shifts(movie[:8], shifts[:8]))
+    out = first.ShiftedMovie(movie, shifts)[0:8]
+    np.testing.assert_allclose(out, first.apply_shifts(movie[:8], shifts[:8]))
 
 
 def test_bad_input():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from napari_photon import rois, synthetic
+from napari_photon.evaluation import match_rois
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def found(small):
 
 
 def test_masks_found_on_small_movie(small, found):
-    score = rois.match_rois(small.masks, found.masks)
+    score = match_rois(small.masks, found.masks)
     assert found.masks.shape[1:] == small.masks.shape[1:] and found.masks.dtype == bool
     assert score["f1"] >= 0.9, score
     assert score["mean_iou"] >= 0.8
@@ -38,7 +39,7 @@ def test_masks_found_on_small_movie(small, found):
 
 def test_dense_dim_movie(dense):
     result = rois.detect_rois(dense.movie, traces=False)
-    score = rois.match_rois(dense.masks, result.masks)
+    score = match_rois(dense.masks, result.masks)
     assert score["f1"] >= 0.9, score
 
 
@@ -94,8 +95,8 @@ def test_photon_movie_input(small, found, tmp_path):
 
     stored = save_movie(tmp_path / "m.zarr", small.movie)
     result = rois.detect_rois(stored)
-    assert rois.match_rois(small.masks, result.masks)["f1"] >= 0.9
-    assert rois.match_rois(found.masks, result.masks)["f1"] >= 0.9
+    assert match_rois(small.masks, result.masks)["f1"] >= 0.9
+    assert match_rois(found.masks, result.masks)["f1"] >= 0.9
 
 
 def test_stabilized_units(small):
@@ -121,11 +122,11 @@ def test_anatomical_path_finds_still_cell():
     truth = np.stack([still > 0.25, active > 0.25])
 
     no_anatomy = rois.detect_rois(movie, anatomical=False, traces=False)
-    assert rois.match_rois(truth[1:], no_anatomy.masks)["f1"] == 1.0
+    assert match_rois(truth[1:], no_anatomy.masks)["f1"] == 1.0
     assert not no_anatomy.masks[:, 30, 30].any()
 
     both = rois.detect_rois(movie, traces=False)
-    score = rois.match_rois(truth, both.masks)
+    score = match_rois(truth, both.masks)
     assert score["f1"] == 1.0, score
     still_roi = both.masks[:, 30, 30].argmax()
     assert both.metrics["anatomical"][still_roi]
@@ -153,22 +154,9 @@ def test_correlation_method_and_legacy_detect(small):
 def test_precomputed_images_and_no_movie(small):
     images = rois.summary_images(small.movie)
     result = rois.detect_rois(images=images, traces=False)
-    assert rois.match_rois(small.masks, result.masks)["f1"] >= 0.9
+    assert match_rois(small.masks, result.masks)["f1"] >= 0.9
     with pytest.raises(ValueError):
         rois.detect_rois(method="nope", images=images)
-
-
-def test_match_rois():
-    masks = np.zeros((3, 20, 20), bool)
-    masks[0, :5, :5] = masks[1, 10:15, 10:15] = masks[2, 0:5, 12:17] = True
-    assert rois.match_rois(masks, masks)["f1"] == 1.0
-    half = masks[:2].copy()
-    half[0, :5, 3:5] = False  # IoU 0.6 still matches, at a lower IoU
-    score = rois.match_rois(masks, half)
-    assert score["tp"] == 2 and score["precision"] == 1.0
-    assert score["recall"] == pytest.approx(2 / 3)
-    assert rois.match_rois(masks, half, iou_threshold=0.7)["tp"] == 1
-    assert rois.match_rois(masks, np.zeros((0, 20, 20), bool))["f1"] == 0.0
 
 
 def test_empty_movie_finds_nothing():

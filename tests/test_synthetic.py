@@ -11,6 +11,7 @@ import tifffile
 
 from napari_photon import synthetic
 from napari_photon.synthetic import SyntheticMovie, make_movie, make_volume, write_tiff
+from napari_photon.synthetic._rendering import render
 
 SMALL = dict(n_frames=50, shape=(64, 64), n_neurons=5, max_shift=3.0)
 
@@ -72,8 +73,8 @@ def test_frames_show_the_scene_translated_by_shifts() -> None:
     spot = np.exp(-((yy - 15.0) ** 2 + (xx - 17.0) ** 2) / 4.0).astype(np.float32)
     shifts = np.array([[0.0, 0.0], [1.5, -2.25], [-2.7, 0.4]], np.float32)
     traces = np.full((1, 3), 20000.0, np.float32)
-    movie = synthetic._render(np.zeros((32, 32), np.float32), spot[None], traces, shifts,
-                              pad=5, rng=np.random.default_rng(0), dtype=np.dtype(np.uint16))
+    movie = render(np.zeros((32, 32), np.float32), spot[None], traces, shifts,
+                   pad=5, rng=np.random.default_rng(0), dtype=np.dtype(np.uint16))
     for frame, (dy, dx) in zip(movie.astype(float), shifts):
         cy, cx = (frame * yy).sum() / frame.sum(), (frame * xx).sum() / frame.sum()
         assert cy == pytest.approx(15.0 + dy, abs=0.05)
@@ -143,9 +144,9 @@ def test_nonrigid_frames_follow_the_field() -> None:
     basis[0, 0] = 1.5  # uniform extra displacement along y
     weights = np.array([[1.0], [-1.0]], np.float32)
     traces = np.full((1, 2), 20000.0, np.float32)
-    movie = synthetic._render(np.zeros((48, 48), np.float32), spot[None], traces, shifts,
-                              pad=6, rng=np.random.default_rng(0), dtype=np.dtype(np.uint16),
-                              warp=(basis, weights))
+    movie = render(np.zeros((48, 48), np.float32), spot[None], traces, shifts,
+                   pad=6, rng=np.random.default_rng(0), dtype=np.dtype(np.uint16),
+                   warp=(basis, weights))
     for frame, (dy, dx), wy in zip(movie.astype(float), shifts, (1.5, -1.5)):
         cy, cx = (frame * yy).sum() / frame.sum(), (frame * xx).sum() / frame.sum()
         assert cy == pytest.approx(24.0 + dy + wy, abs=0.1)

@@ -7,6 +7,7 @@ import pytest
 from scipy import ndimage
 
 from napari_photon import rois, synthetic, traces
+from napari_photon.evaluation import match_rois
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,7 @@ def test_neuropil_grows_to_min_pixels():
 
 def test_dff_correlates_with_ground_truth(small):
     found = rois.detect_rois(small.movie, traces=False)
-    score = rois.match_rois(small.masks, found.masks)
+    score = match_rois(small.masks, found.masks)
     truth_idx, found_idx = score["pairs"].T
     res = traces.extract_all(small.movie, found.masks[found_idx])
     gt = ground_truth_dff(small)[truth_idx]

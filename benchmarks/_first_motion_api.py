@@ -1,6 +1,18 @@
-"""The first motion API (kept for callers written against it): thin wrappers over the
-engine. New code should use :func:`estimate_motion`, :class:`CorrectedMovie` or
-:func:`register`."""
+"""The first motion API of napari-photon, kept outside the package.
+
+``estimate_reference``, ``estimate_shifts``, ``ShiftedMovie`` and ``apply_shifts`` were
+the package's first motion calls (``napari_photon.motion.estimate_shifts`` etc.); they are
+thin wrappers over the engine and no longer part of ``napari_photon.motion``. They stay
+here for scripts and comparisons written against them, and ``tests/test_motion.py`` keeps
+testing them. New code uses :func:`napari_photon.motion.estimate_motion`,
+:class:`napari_photon.motion.CorrectedMovie` or :func:`napari_photon.motion.register`.
+
+Import it with the benchmarks folder on ``sys.path`` (as the benchmarks import their
+helpers)::
+
+    sys.path.insert(0, "benchmarks")
+    import _first_motion_api as first
+"""
 
 from __future__ import annotations
 
@@ -8,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from . import _engine as E
-from . import _fourier as F
-from ._blas import single_threaded_blas
-from ._estimate import estimate_motion
-from ._parallel import ProgressCallback
-from ._reference import build_reference
+from napari_photon.motion import _engine as E
+from napari_photon.motion import _fourier as F
+from napari_photon.motion import estimate_motion
+from napari_photon.motion._blas import single_threaded_blas
+from napari_photon.motion._parallel import ProgressCallback
+from napari_photon.motion._reference import build_reference
 
 
 def apply_shifts(frames: np.ndarray, shifts: np.ndarray) -> np.ndarray:
