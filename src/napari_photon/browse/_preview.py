@@ -123,7 +123,7 @@ def _layer(name: str, value: Any, photon: bool, metadata: dict, prefix: str, da:
             chunks=chunks,
             asarray=True,
             lock=False,
-            inline_array=True,  # cheap slicing at every frame step (see storage.lazy_frames)
+            inline_array=True,  # cheap slicing at every frame step (see _frames.lazy_frames)
             name=f"napari-photon-preview-{uuid.uuid4().hex}",
         )
         axis = ("t", "z", "y", "x") if reader.ndim == 4 else ("t", "y", "x")

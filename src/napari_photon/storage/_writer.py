@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import math
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ import numpy as np
 import zarr
 from zarr.codecs import ZstdCodec
 
+from .._frames import frames_per_block
 from ._location import ZarrLocation
 from ._options import WriteOptions, check_cancel
 from ._quantize import AnscombeQuantize, CodeOverflowError, max_value
@@ -39,11 +39,6 @@ class WriteResult:
     frames_per_shard: int
     source_dtype: str
     stored_nbytes: int
-
-
-def frames_per_shard(frame_shape: tuple[int, ...], chunk_budget: int) -> int:
-    """Frames per shard so that one shard of float32 values fits ``chunk_budget`` bytes."""
-    return max(1, chunk_budget // (4 * math.prod(frame_shape)))
 
 
 def write_movie(
@@ -74,7 +69,8 @@ def _write(
     location: ZarrLocation, source: MovieSource, options: WriteOptions, code_dtype: str
 ) -> WriteResult:
     n_frames = source.shape[0]
-    per_shard = min(n_frames, frames_per_shard(source.frame_shape, options.chunk_budget))
+    # one shard of float32 values fits the chunk budget
+    per_shard = min(n_frames, frames_per_block(source.frame_shape, options.chunk_budget))
     inner = (1,) * (len(source.shape) - 3) + source.shape[-2:]
     array = zarr.create_array(
         location.zarr_store(read_only=False),
