@@ -4,9 +4,10 @@ Two calls, one pass over the data each::
 
     from napari_photon import motion
     estimate = motion.estimate_motion(movie, method="rigid", progress=bar)
-    corrected = motion.CorrectedMovie(movie, estimate, progress=bar)
+    quality = motion.QualityAccumulator(movie.shape)
+    corrected = motion.CorrectedMovie(movie, estimate, quality=quality, progress=bar)
     save_movie(path, Stabilized(corrected, movie.calibration))   # reads -> corrects
-    corrected.correlation_after, corrected.mean_image, corrected.max_image   # QC
+    qc = quality.result()   # MotionQuality: correlation_after, mean_image, max_image
 
 or a single pass, estimating each block as it is corrected::
 
@@ -22,11 +23,14 @@ from ._corrected import CorrectedMovie, RegisteringMovie, register
 from ._engine import METHODS, Settings
 from ._estimate import MotionEstimate, estimate_motion
 from ._legacy import ShiftedMovie, apply_shifts, estimate_reference, estimate_shifts
+from ._quality import MotionQuality, QualityAccumulator
 
 __all__ = [
     "METHODS",
     "CorrectedMovie",
     "MotionEstimate",
+    "MotionQuality",
+    "QualityAccumulator",
     "RegisteringMovie",
     "Settings",
     "ShiftedMovie",

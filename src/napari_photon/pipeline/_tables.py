@@ -223,7 +223,8 @@ class MotionCorrected(PhotonTable, dj.Computed):
             frames_per_chunk=movie.frames_per_chunk,
             progress=stage("motion estimation"),
         )
-        corrected = motion.CorrectedMovie(movie, estimate)
+        quality = motion.QualityAccumulator(movie.shape)  # fed while the insert streams
+        corrected = motion.CorrectedMovie(movie, estimate, quality=quality)
         source_dtype = movie.metadata.get("source_dtype", "uint16")
         with remove_on_failure():
             with write_options(progress=stage("motion correction"), cancel=cancel_check()):
@@ -238,14 +239,7 @@ class MotionCorrected(PhotonTable, dj.Computed):
                         correlation_before=estimate.correlation_before,
                     )
                 )
-            self.QC.insert1(
-                dict(
-                    key,
-                    correlation_after=corrected.correlation_after,
-                    mean_image=corrected.mean_image,
-                    max_image=corrected.max_image,
-                )
-            )
+            self.QC.insert1(dict(key, **quality.result().to_dict()))
 
 
 @schema
