@@ -15,6 +15,7 @@ import numpy as np
 from .. import calibration, motion, rois, traces
 from ..db import raw_root
 from ..storage import Calibrated, PhotonTable, Stabilized, remove_on_failure, write_options
+from ..storage import DryRunTable
 from ._progress import cancel_check, stage
 from ._tiff import TiffImportError, TiffMovie
 
@@ -203,7 +204,7 @@ class MotionCorrected(PhotonTable, dj.Computed):
     correlation_before : <blob>       # (n_frames,) each raw frame's correlation to the reference
     """
 
-    class QC(dj.Part):
+    class QC(DryRunTable, dj.Part):
         definition = """
         # registration quality, known once the corrected movie has streamed to the store
         -> master
@@ -262,7 +263,7 @@ class RoiParams(dj.Lookup):
 
 
 @schema
-class ROI(dj.Computed):
+class ROI(DryRunTable, dj.Computed):
     definition = """
     -> MotionCorrected
     -> RoiParams
@@ -304,7 +305,7 @@ class ROI(dj.Computed):
 
 
 @schema
-class Trace(dj.Computed):
+class Trace(DryRunTable, dj.Computed):
     definition = """
     -> ROI
     roi_id : int32                    # 1-based index into ROI.roi_masks
