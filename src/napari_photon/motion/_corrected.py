@@ -78,8 +78,6 @@ class CorrectedMovie(Frames):
             raise ValueError(f"the QC accumulator is for shape {quality.shape}, the movie "
                              f"is {self.shape}")
         self.accumulator = quality if quality is not None else QualityAccumulator(self.shape)
-        self._seen = np.zeros(self.shape[0], bool)
-        self._lock = threading.Lock()
 
     # -- frame source ------------------------------------------------------------------------
     @property
@@ -88,7 +86,7 @@ class CorrectedMovie(Frames):
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(shape={self.shape}, method={self._settings.method!r}, "
-                f"read={int(self._seen.sum())}/{self.shape[0]})")
+                f"read={self.frames_read}/{self.shape[0]})")
 
     def __getitem__(self, index: Any) -> np.ndarray:
         return index_frames(self, lambda t0, t1: self._read(t0, t1)[0], index)
@@ -181,23 +179,20 @@ class CorrectedMovie(Frames):
 
     def _account(self, out: np.ndarray, corr: np.ndarray, t0: int, t1: int,
                  projections: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-        """Mark frames ``t0:t1`` read and hand them, their correlations and (when already
-        computed) their sum and max to the QC accumulator."""
-        if not len(out):
-            return
+        """Hand frames ``t0:t1``, their correlations and (when already computed) their sum
+        and max to the QC accumulator, which counts each frame once."""
         self.accumulator.add(t0, out, corr, projections)
-        with self._lock:
-            self._seen[t0:t1] = True
 
     # -- reads and QC --------------------------------------------------------------------------
     @property
     def complete(self) -> bool:
-        """Whether every frame has been read at least once."""
-        return bool(self._seen.all())
+        """Whether every frame has been read at least once (as the accumulator counts)."""
+        return self.accumulator.complete
 
     @property
     def frames_read(self) -> int:
-        return int(self._seen.sum())
+        """Distinct frames read (as the accumulator counts)."""
+        return self.accumulator.frames_counted
 
     def _require_complete(self, what: str) -> None:
         if not self.complete:
@@ -245,6 +240,7 @@ class RegisteringMovie(CorrectedMovie):
         super().__init__(movie, None, quality=quality, progress=progress, workers=workers,
                          _settings=model.settings, _reference=model.reference)
         self._parts: dict[int, E.BlockEstimate] = {}
+        self._lock = threading.Lock()
 
     def _motion(self, frames: np.ndarray, t0: int, t1: int
                 ) -> tuple[np.ndarray, np.ndarray | None]:
