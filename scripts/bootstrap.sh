@@ -162,7 +162,7 @@ install_python_packages() {
             return 0
         fi
     else
-        target=(-e . PyQt6)
+        target=(-e ".[napari]" PyQt6)
         dists=(napari-photon PyQt6)
         # The test extra contains napari[pyqt6], so a test install serves the demo too.
         if { stamp_ok demo || stamp_ok test; } && dists_present "${dists[@]}"; then

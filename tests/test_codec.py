@@ -276,3 +276,24 @@ def test_insert_memory_stays_bounded(tables):
     large = _peak_insert_memory(Movie, 1024, budget)  # 16x the budget
     assert large < 1.25 * small, f"peak grew from {small / 2**20:.1f} to {large / 2**20:.1f} MiB"
     assert large < 6 * budget, f"peak {large / 2**20:.1f} MiB for a {budget / 2**20:.0f} MiB budget"
+
+
+def test_dry_run_stores_nothing_and_reads_the_movie_through(tables, store_root):
+    from napari_photon.storage import PhotonInputError, dry_run
+
+    _, Movie, _ = tables
+    key = {"movie_id": next(_ids)}
+    x = counts()
+    before = zarr_folders(store_root)
+    done = []
+    with dry_run() as run, write_options(chunk_budget=32 * 40 * 4 * 8,
+                                         progress=lambda d, t: done.append(d)):
+        Movie.insert1(dict(key, movie=x))
+        with pytest.raises(PhotonInputError, match="finite"):
+            Movie.insert1(dict(key, movie=np.full((2, 4, 4), np.nan)))
+    assert len(Movie & key) == 0 and zarr_folders(store_root) == before
+    assert done == [8, 16, 24]  # the blocks a write reads, with its progress reports
+    (row,) = run.rows_of(Movie)
+    assert row["movie"] is x
+    Movie.insert1(dict(key, movie=x))  # outside the dry run: stored
+    assert len(Movie & key) == 1 and zarr_folders(store_root) != before

@@ -42,7 +42,8 @@ def test_save_and_open(tmp_path):
     assert movie.shape == x.shape and movie.frames_per_chunk == 8
     np.testing.assert_array_equal(movie[:], saved[:])
     assert np.abs(movie[:] - generalized_anscombe(x)).max() <= 0.25 + 1e-6
-    assert movie.to_dask().chunks[0] == (8,) * 6 + (2,)
+    assert movie.to_dask(movie.frames_per_chunk).chunks[0] == (8,) * 6 + (2,)
+    assert movie.to_dask().chunks[0] == (1,) * 50  # the default: one frame, for viewers
     counts = movie.counts  # exact unbiased inverse: for means, not single values
     assert abs(float(counts[:].mean()) - 30.0) < 0.5
     assert isinstance(movie.photons().to_dask(1), da.Array)

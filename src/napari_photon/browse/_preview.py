@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import numpy as np
 
+from .._frames import Frames, index_frames
 from .._viewer_layers import MOVIE_LAYER, center_frame, contrast_limits, masks_to_labels
 from ._open import layer_metadata, recording_key, recording_label
 from ._process import Preview
@@ -16,8 +16,9 @@ __all__ = ["FrameReader", "preview_layers"]
 LayerData = tuple[Any, dict, str]
 
 
-class FrameReader:
-    """Numpy-style indexing over a movie that is read in contiguous blocks of frames.
+class FrameReader(Frames):
+    """Numpy-style indexing over a movie that is read in contiguous blocks of frames (a
+    :class:`~napari_photon._frames.FrameSource`).
 
     ``make`` hands lazy movies to insert (e.g. ``Stabilized(ShiftedMovie(...))``) that
     only support ``movie[t0:t1]``; dask and napari index with tuples. Values are clipped
@@ -33,30 +34,13 @@ class FrameReader:
         self._data = data
         self.shape = tuple(int(n) for n in data.shape)
         self.dtype = np.dtype(np.float32)
-        self.ndim = len(self.shape)
 
-    def __len__(self) -> int:
-        return self.shape[0]
+    @property
+    def frames_per_chunk(self) -> int:
+        return int(getattr(self._data, "frames_per_chunk", 0) or 64)
 
     def __getitem__(self, index: Any) -> np.ndarray:
-        if not isinstance(index, tuple):
-            index = (index,)
-        if index and index[0] is Ellipsis:
-            index = (slice(None),) * (self.ndim - len(index) + 1) + index[1:]
-        first = index[0] if index else slice(None)
-        rest = index[1:]
-        if isinstance(first, (int, np.integer)):
-            t = int(first) % self.shape[0]
-            block = self._read(t, t + 1)[0]
-        elif isinstance(first, slice):
-            t0, t1, step = first.indices(self.shape[0])
-            if step < 0:
-                return np.asarray(self[(slice(None),) + rest])[first]
-            block = self._read(t0, max(t0, t1))[::step]
-            rest = (slice(None),) + rest
-        else:
-            raise IndexError(f"unsupported index along time: {first!r}")
-        return block[rest] if rest else block
+        return index_frames(self, self._read, index)
 
     def _read(self, t0: int, t1: int) -> np.ndarray:
         values = np.asarray(self._data[t0:t1], dtype=np.float32)
@@ -77,8 +61,6 @@ def preview_layers(result: Preview, schema: str = "") -> list[LayerData]:
     The first row of the master table and of each part table are shown. One-dimensional
     values (shifts, correlations) and scalars are left to :meth:`Preview.summary`.
     """
-    import dask.array as da
-
     table = result.step.target
     sources = [(table.__name__, table(), result.rows[:1])]
     for name, rows in result.parts.items():
@@ -105,7 +87,7 @@ def preview_layers(result: Preview, schema: str = "") -> list[LayerData]:
                     schema=schema,
                     field=name,
                 )
-                layer = _layer(name, value, name in photon, metadata, prefix, da)
+                layer = _layer(name, value, name in photon, metadata, prefix)
                 if layer is not None:
                     seen.add(name)
                     layers.append(layer)
@@ -114,18 +96,10 @@ def preview_layers(result: Preview, schema: str = "") -> list[LayerData]:
     return layers
 
 
-def _layer(name: str, value: Any, photon: bool, metadata: dict, prefix: str, da: Any):
+def _layer(name: str, value: Any, photon: bool, metadata: dict, prefix: str):
     if photon and _movie_data(value) is not None:
         reader = FrameReader(_movie_data(value))
-        chunks = (1, *reader.shape[1:])
-        data = da.from_array(
-            reader,
-            chunks=chunks,
-            asarray=True,
-            lock=False,
-            inline_array=True,  # cheap slicing at every frame step (see storage.lazy_frames)
-            name=f"napari-photon-preview-{uuid.uuid4().hex}",
-        )
+        data = reader.to_dask()  # one frame per chunk, keys of its own
         axis = ("t", "z", "y", "x") if reader.ndim == 4 else ("t", "y", "x")
         return (
             data,

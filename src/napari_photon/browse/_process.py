@@ -3,11 +3,12 @@
 A *step* is one Computed table with its parameter table: motion correction
 (``MotionCorrected`` x ``MotionParams``) or ROI detection (``ROI`` x ``RoiParams``).
 
-* :func:`preview` runs the table's own ``make`` for one key with its inserts (and its part
-  tables' inserts) captured: the rows ``make`` would insert, held in memory, nothing
-  stored. A ``<photon@>`` value is read through block by block as the codec would read
-  it (with the same progress and cancel checks), so whatever ``make`` learns while a movie
-  streams (e.g. registration QC) is there; the movie itself stays lazy.
+* :func:`preview` runs the table's own ``make`` for one key inside a
+  :func:`~napari_photon.storage.dry_run`: the rows ``make`` inserts (into the table and
+  its part tables) are kept in memory, nothing stored. A ``<photon@>`` value is read
+  through block by block as the codec would read it (with the same progress and cancel
+  checks), so whatever ``make`` learns while a movie streams (e.g. registration QC) is
+  there; the movie itself stays lazy.
 * :func:`commit` runs ``populate`` restricted to that key, the code path every populate
   takes (transaction, ``make``, clean-up of a failed or cancelled insert), so the stored
   row is exactly what populate stores with those parameters.
@@ -21,8 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from ._params import ParameterField, ParameterSet, enum_choices, parameter_fields, parameter_sets
 
@@ -181,54 +180,6 @@ class Preview:
         return "; ".join(parts) or f"{len(self.rows)} row(s)"
 
 
-def _photon_fields(table: Any) -> set[str]:
-    return {
-        name
-        for name, attr in table.heading.attributes.items()
-        if attr.codec is not None and getattr(attr.codec, "name", None) == "photon"
-    }
-
-
-def _stream(value: Any) -> None:
-    """Read a ``<photon@>`` input block by block as the codec would, storing nothing.
-
-    Progress and cancel come from :func:`napari_photon.storage.write_options` as ``make``
-    set them around its insert.
-    """
-    from ..storage._options import check_cancel, current_write_options
-
-    data = getattr(value, "data", value)
-    if not all(hasattr(data, a) for a in ("shape", "__getitem__")):
-        return
-    options = current_write_options()
-    n_frames = int(data.shape[0])
-    block = int(getattr(data, "frames_per_chunk", 0) or getattr(value, "frames_per_chunk", 0) or 64)
-    for t0 in range(0, n_frames, max(block, 1)):
-        t1 = min(n_frames, t0 + block)
-        np.asarray(data[t0:t1])
-        if options.progress is not None:
-            options.progress(t1, n_frames)
-        check_cancel(options)
-
-
-class _Capture:
-    """Stands in for a table's ``insert``/``insert1``: keeps the rows, streams movies."""
-
-    def __init__(self, table: Any, rows: list[dict]) -> None:
-        self._photon = _photon_fields(table)
-        self._rows = rows
-
-    def insert1(self, row: Any, **_: Any) -> None:
-        row = dict(row)
-        for name in self._photon & set(row):
-            _stream(row[name])
-        self._rows.append(row)
-
-    def insert(self, rows: Any, **_: Any) -> None:
-        for row in rows:
-            self.insert1(row)
-
-
 def _part_names(table: Any) -> list[str]:
     import datajoint as dj
 
@@ -240,27 +191,30 @@ def _part_names(table: Any) -> list[str]:
 
 
 def preview(step: ProcessStep, key: dict) -> Preview:
-    """Run the step's ``make`` for ``key`` with its inserts captured, storing nothing.
+    """Run the step's ``make`` for ``key`` in a dry run, storing nothing.
+
+    The step's table and its part tables must honour
+    :func:`~napari_photon.storage.dry_run` (:class:`~napari_photon.storage.DryRunTable`,
+    which every :class:`~napari_photon.storage.PhotonTable` is).
 
     Raises
     ------
     napari_photon.storage.Cancelled
         When the caller's :func:`napari_photon.pipeline.reporting` asks to cancel.
     """
-    from ..storage import remove_on_failure
+    from ..storage import DryRunTable, dry_run, remove_on_failure
 
-    captured = Preview(step, dict(key))
     table = step.target()
-    master = _Capture(table, captured.rows)
-    # instance attributes shadow the methods (and part classes) for this object only
-    table.insert1 = master.insert1
-    table.insert = master.insert
-    for name in _part_names(table):
-        part = getattr(type(table), name)()
-        setattr(table, name, _Capture(part, captured.parts.setdefault(name, [])))
-    with remove_on_failure():  # anything make writes by other routes goes if it fails
+    parts = {name: getattr(type(table), name) for name in _part_names(table)}
+    for honours in (type(table), *parts.values()):
+        if not issubclass(honours, DryRunTable):  # its inserts would be stored
+            raise TypeError(f"{honours.__name__} cannot be previewed: its inserts do not "
+                            "honour dry runs (make DryRunTable its first base)")
+    # anything make writes by other routes goes if it fails
+    with dry_run() as run, remove_on_failure():
         table.make(dict(key))
-    return captured
+    return Preview(step, dict(key), rows=run.rows_of(table),
+                   parts={name: run.rows_of(part) for name, part in parts.items()})
 
 
 def commit(step: ProcessStep, key: dict) -> dict:

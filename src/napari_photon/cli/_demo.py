@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import time
 from pathlib import Path
@@ -29,7 +30,8 @@ def add_parser(subparsers: Any) -> None:
         description="Generate synthetic two-photon recordings with known motion, neurons and "
         "calcium traces, write them as TIFF stacks, import them into a pipeline on the "
         "embedded database (or the configured server), populate every table, print a summary "
-        "and save a plot of traces. With a display, open napari on the result.",
+        "and save a plot of traces. With a display and napari installed (the napari "
+        "extra), open napari on the result.",
     )
     parser.add_argument("--schema", default=DEMO_SCHEMA, help=f"default {DEMO_SCHEMA}")
     parser.add_argument("--frames", type=int, default=600, help="frames per recording")
@@ -69,11 +71,30 @@ def run(args: argparse.Namespace) -> int:
     plot = save_trace_plot(demo, output / "traces.png")
     print(f"trace plot: {plot}")
     print(f"done in {time.perf_counter() - started:.1f} s")
-    if not args.no_viewer and os.environ.get("DISPLAY"):
+    if args.no_viewer:
+        return 0
+    if not napari_installed():
+        print(NO_NAPARI)
+    elif os.environ.get("DISPLAY"):
         open_viewer(demo)
-    elif not args.no_viewer:
+    else:
         print("no display: not opening napari (run with a display to browse the pipeline)")
     return 0
+
+
+NO_NAPARI = (
+    "napari is not installed: the pipeline is ready, but opening the viewer needs napari "
+    "(pip install 'napari-photon[napari]' PyQt6, or bash scripts/bootstrap.sh demo)"
+)
+
+
+def napari_installed() -> bool:
+    """Whether napari is installed (a headless install has no napari and no Qt); nothing
+    is imported."""
+    try:
+        return importlib.util.find_spec("napari") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def write_recordings(args: argparse.Namespace) -> dict:

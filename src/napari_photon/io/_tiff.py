@@ -10,6 +10,7 @@ import numpy as np
 import tifffile
 import zarr
 
+from .._frames import Frames, frames_per_block, index_frames
 from ..calibration import Calibration
 
 CALIBRATION_PROPERTY = "napari_photon.calibration."
@@ -20,8 +21,9 @@ class TiffImportError(ValueError):
 
 
 @dataclass
-class TiffMovie:
-    """A TIFF stack opened for streaming: pages are read only when sliced.
+class TiffMovie(Frames):
+    """A TIFF stack opened for streaming: pages are read only when sliced (a
+    :class:`~napari_photon._frames.FrameSource` of the stored values, e.g. uint16 levels).
 
     Use :meth:`open`; the object keeps the file open until :meth:`close` (or ``with``).
 
@@ -78,13 +80,17 @@ class TiffMovie:
         return cls(path=path, shape=shape, dtype=dtype, _array=array, _store=store, **meta)
 
     @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
     def array(self) -> Any:
         """Lazy array (zarr over the TIFF pages) of shape :attr:`shape`."""
         return self._array
+
+    @property
+    def frames_per_chunk(self) -> int:
+        """Frames per block of sequential reading: as many as a ``<photon@>`` shard holds."""
+        return min(self.shape[0], frames_per_block(self.shape[1:]))
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        return np.asarray(self._array[index])
 
     def close(self) -> None:
         if self._store is not None:
@@ -156,9 +162,9 @@ class _Reshaped:
         return self.shape[0]
 
     def __getitem__(self, index: Any) -> np.ndarray:
-        if not isinstance(index, slice):
-            index = slice(index, index + 1) if isinstance(index, int) else index
-        t0, t1, _ = index.indices(self.shape[0])
+        return index_frames(self, self._frames, index)
+
+    def _frames(self, t0: int, t1: int) -> np.ndarray:
         planes = self.shape[1]
         pages = np.asarray(self._array[t0 * planes : t1 * planes])
         return pages.reshape((t1 - t0, *self.shape[1:]))

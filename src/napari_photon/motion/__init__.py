@@ -4,9 +4,10 @@ Two calls, one pass over the data each::
 
     from napari_photon import motion
     estimate = motion.estimate_motion(movie, method="rigid", progress=bar)
-    corrected = motion.CorrectedMovie(movie, estimate, progress=bar)
+    quality = motion.QualityAccumulator(movie.shape)
+    corrected = motion.CorrectedMovie(movie, estimate, quality=quality, progress=bar)
     save_movie(path, Stabilized(corrected, movie.calibration))   # reads -> corrects
-    corrected.correlation_after, corrected.mean_image, corrected.max_image   # QC
+    qc = quality.result()   # MotionQuality: correlation_after, mean_image, max_image
 
 or a single pass, estimating each block as it is corrected::
 
@@ -21,11 +22,14 @@ Shifts follow scikit-image: ``estimate.shifts[t] = (dy, dx)`` is applied to fram
 from ._corrected import CorrectedMovie, RegisteringMovie, register
 from ._engine import METHODS, Settings
 from ._estimate import MotionEstimate, estimate_motion
+from ._quality import MotionQuality, QualityAccumulator
 
 __all__ = [
     "METHODS",
     "CorrectedMovie",
     "MotionEstimate",
+    "MotionQuality",
+    "QualityAccumulator",
     "RegisteringMovie",
     "Settings",
     "estimate_motion",

@@ -1,4 +1,4 @@
-"""Lazily corrected movies that gather registration QC while they are read."""
+"""Lazily corrected movies that feed registration QC to an accumulator while they are read."""
 
 from __future__ import annotations
 
@@ -10,28 +10,31 @@ from typing import Any
 
 import numpy as np
 
+from .._frames import Frames, index_frames
 from . import _engine as E
 from . import _kernels as K
 from ._blas import single_threaded_blas
 from ._estimate import MotionEstimate, assemble, default_chunk
 from ._interpolate import block_plans
 from ._parallel import ProgressCallback, thread_pool
+from ._quality import MotionQuality, QualityAccumulator
 from ._reference import build_reference
 
 
-class CorrectedMovie:
-    """A movie whose frames are motion-corrected when read, gathering QC on the way.
+class CorrectedMovie(Frames):
+    """A movie whose frames are motion-corrected when read (a
+    :class:`~napari_photon._frames.FrameSource`), feeding registration QC on the way.
 
-    Reads are contiguous blocks of frames (``movie[t0:t1]``, or one frame ``movie[t]``),
-    as a ``<photon@>`` write or ``dask.array.from_array`` make them; nothing is computed
-    before. Rigid shifts are applied by cubic convolution (or Fourier interpolation, see
-    the ``interpolation`` setting), with nearest-edge filling instead of wrap-around;
+    Reads are blocks of frames (``movie[t0:t1]``, one frame ``movie[t]``, ``read_into``),
+    as a ``<photon@>`` write or ``to_dask()`` make them; nothing is computed before. Rigid
+    shifts are applied by cubic convolution (or Fourier interpolation, see the
+    ``interpolation`` setting), with nearest-edge filling instead of wrap-around;
     piecewise fields by ``scipy.ndimage.map_coordinates`` (spline ``order``).
 
-    While frames are read, it records each frame's correlation with the reference after
-    correction and accumulates mean and max projections (each frame counted once, however
-    often it is read); ``mean_image``/``max_image`` are available once every frame has been
-    read.
+    Every frame read is handed, with its correlation with the reference after correction,
+    to a :class:`QualityAccumulator` (``quality``): the caller's, or one of the movie's own.
+    :meth:`quality` gives the :class:`MotionQuality` (correlations, mean and max
+    projections) once every frame has been read: QC costs no pass of its own.
 
     Parameters
     ----------
@@ -39,6 +42,8 @@ class CorrectedMovie:
         The uncorrected, stabilized movie (e.g. a ``PhotonMovie``).
     estimate : MotionEstimate
         From :func:`~napari_photon.motion.estimate_motion`.
+    quality : QualityAccumulator, optional
+        Receives the QC of the frames read (default: a new one, :attr:`accumulator`).
     progress : callable, optional
         ``progress(frames_read, frames_total)`` after each read (distinct frames).
     workers : int, optional
@@ -46,6 +51,7 @@ class CorrectedMovie:
     """
 
     def __init__(self, movie: Any, estimate: MotionEstimate | None, *,
+                 quality: QualityAccumulator | None = None,
                  progress: ProgressCallback | None = None, workers: int | None = None,
                  _settings: E.Settings | None = None, _reference: np.ndarray | None = None
                  ) -> None:
@@ -68,68 +74,32 @@ class CorrectedMovie:
                                  ref_conj=np.empty(0, np.complex64),
                                  filt=np.empty(0, np.float32))
         self._qc_model.qc_ref = E.qc_reference(self._qc_model.reference, settings.qc_margin)
-        h, w = self.shape[1:]
-        t = self.shape[0]
-        self._corr = np.full(t, np.nan, np.float32)
-        self._seen = np.zeros(t, bool)
-        self._sum = np.zeros((h, w), np.float64)
-        self._max = np.full((h, w), -np.inf, np.float32)
-        self._lock = threading.Lock()
+        if quality is not None and quality.shape != self.shape:
+            raise ValueError(f"the QC accumulator is for shape {quality.shape}, the movie "
+                             f"is {self.shape}")
+        self.accumulator = quality if quality is not None else QualityAccumulator(self.shape)
 
-    # -- array protocol ----------------------------------------------------------------------
-    @property
-    def ndim(self) -> int:
-        return 3
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape))
-
-    @property
-    def nbytes(self) -> int:
-        return self.size * 4
-
+    # -- frame source ------------------------------------------------------------------------
     @property
     def frames_per_chunk(self) -> int:
         return default_chunk(self.movie)
 
-    def __len__(self) -> int:
-        return self.shape[0]
-
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(shape={self.shape}, method={self._settings.method!r}, "
-                f"read={int(self._seen.sum())}/{self.shape[0]})")
+                f"read={self.frames_read}/{self.shape[0]})")
 
     def __getitem__(self, index: Any) -> np.ndarray:
-        rest: tuple = ()
-        if isinstance(index, tuple):
-            index, rest = (index[0] if index else slice(None)), index[1:]
-        if isinstance(index, (int, np.integer)):
-            t = int(index) % self.shape[0] if -self.shape[0] <= index < self.shape[0] else None
-            if t is None:
-                raise IndexError(f"frame {index} out of range for {self.shape[0]} frames")
-            return self._read(t, t + 1)[0][(0, *rest)]
-        if not isinstance(index, slice) or index.step not in (None, 1):
-            raise IndexError(f"{type(self).__name__} is read in contiguous blocks of frames "
-                             "(movie[t0:t1] or movie[t])")
-        t0, t1, _ = index.indices(self.shape[0])
-        if t1 <= t0:
-            return np.empty((0, *self.shape[1:]), np.float32)[(slice(None), *rest)]
-        out = self._read(t0, t1)[0]
-        return out[(slice(None), *rest)] if rest else out
+        return index_frames(self, lambda t0, t1: self._read(t0, t1)[0], index)
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self[:]
-        return out if dtype is None else out.astype(dtype)
-
-    def to_dask(self, frames_per_chunk: int | None = None) -> Any:
-        """Lazy dask array of corrected frames (reads go through this object, so QC is
-        still gathered)."""
-        import dask.array as da
-
-        per = frames_per_chunk or self.frames_per_chunk
-        return da.from_array(self, chunks=(per, *self.shape[1:]), asarray=True, lock=False,
-                             inline_array=True, name=f"corrected-{id(self)}-{per}")
+    def read_into(self, t0: int, t1: int, out: np.ndarray) -> np.ndarray:
+        """Corrected frames ``t0:t1`` written into ``out`` (float32, C-contiguous)."""
+        if not 0 <= t0 <= t1 <= self.shape[0]:
+            raise IndexError(f"frames {t0}:{t1} out of range for {self.shape[0]} frames")
+        if out.shape != (t1 - t0, *self.shape[1:]) or out.dtype != np.float32 or \
+                not out.flags.c_contiguous:
+            raise ValueError(f"out must be C-contiguous float32 of shape "
+                             f"{(t1 - t0, *self.shape[1:])}")
+        return self._read(t0, t1, out=out)[0]
 
     def map_frames(self, t0: int, t1: int, fn: Callable[[np.ndarray], Any]) -> list:
         """``[fn(frame) for frame in movie[t0:t1]]``, all in the calling thread: each frame
@@ -143,15 +113,16 @@ class CorrectedMovie:
 
     # -- reading -------------------------------------------------------------------------------
     def _read(self, t0: int, t1: int, fn: Callable[[np.ndarray], Any] | None = None,
-              split: bool = True) -> tuple[np.ndarray, list]:
-        """Frames ``t0:t1`` and ``fn`` of each (when given): with ``split``, each worker
-        thread reads, corrects and accounts its own part (reading in parallel too: decoding
-        is a third of the work), then applies ``fn`` to its frames."""
+              split: bool = True, out: np.ndarray | None = None) -> tuple[np.ndarray, list]:
+        """Frames ``t0:t1`` (into ``out`` when given) and ``fn`` of each (when given): with
+        ``split``, each worker thread reads, corrects and accounts its own part (reading in
+        parallel too: decoding is a third of the work), then applies ``fn`` to its frames."""
         n = t1 - t0
         # frames that only pass through fn go to a buffer kept by the thread: a new block
         # would fault in (and the kernel zero) 64 MiB of fresh pages on every read
-        out = np.empty((n, *self.shape[1:]), np.float32) if fn is None else \
-            _thread_buffer((n, *self.shape[1:]), "output")
+        if out is None:
+            out = np.empty((n, *self.shape[1:]), np.float32) if fn is None else \
+                _thread_buffer((n, *self.shape[1:]), "output")
         workers = self.workers if split and n >= 2 * self.workers else 1
         edges = np.linspace(0, n, workers + 1).round().astype(int)
         parts = [(t0 + int(a), t0 + int(b)) for a, b in itertools.pairwise(edges) if b > a]
@@ -208,73 +179,52 @@ class CorrectedMovie:
 
     def _account(self, out: np.ndarray, corr: np.ndarray, t0: int, t1: int,
                  projections: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-        """Record frames ``t0:t1``'s correlations and add them to the projections (each
-        frame once, however often it is read); ``projections``: their sum and max when
-        already computed."""
-        # float64 frame by frame: the mean must not depend on how reads split the movie
-        if not len(out):
-            return
-        if projections is None:
-            part_sum = np.zeros(out.shape[1:], np.float64)
-            part_max = out[0].copy()
-            for frame in out:  # both while the frame is in cache
-                np.add(part_sum, frame, out=part_sum)
-                np.maximum(part_max, frame, out=part_max)
-        else:
-            part_sum, part_max = projections
-        with self._lock:
-            new = ~self._seen[t0:t1]
-            if new.all():
-                self._sum += part_sum
-                np.maximum(self._max, part_max, out=self._max)
-            elif new.any():
-                fresh = out[new]
-                self._sum += fresh.sum(axis=0, dtype=np.float64)
-                np.maximum(self._max, fresh.max(axis=0), out=self._max)
-            self._seen[t0:t1] = True
-            self._corr[t0:t1] = corr
+        """Hand frames ``t0:t1``, their correlations and (when already computed) their sum
+        and max to the QC accumulator, which counts each frame once."""
+        self.accumulator.add(t0, out, corr, projections)
 
-    # -- QC ------------------------------------------------------------------------------------
+    # -- reads and QC --------------------------------------------------------------------------
     @property
     def complete(self) -> bool:
-        """Whether every frame has been read at least once."""
-        return bool(self._seen.all())
+        """Whether every frame has been read at least once (as the accumulator counts)."""
+        return self.accumulator.complete
 
     @property
     def frames_read(self) -> int:
-        return int(self._seen.sum())
-
-    @property
-    def correlation_after(self) -> np.ndarray:
-        """(t,) correlation of each corrected frame with the reference (NaN: not read)."""
-        return self._corr.copy()
+        """Distinct frames read (as the accumulator counts)."""
+        return self.accumulator.frames_counted
 
     def _require_complete(self, what: str) -> None:
         if not self.complete:
             raise RuntimeError(f"{what} is available once every frame was read "
                                f"({self.frames_read} of {self.shape[0]} so far)")
 
+    def quality(self) -> MotionQuality:
+        """Registration QC of the frames read, from :attr:`accumulator` (raises
+        ``RuntimeError`` before every frame was read)."""
+        return self.accumulator.result()
+
+    # the QC as it was reached before quality(): the same values
+    @property
+    def correlation_after(self) -> np.ndarray:
+        """(t,) correlation of each corrected frame with the reference (NaN: not read)."""
+        return self.accumulator.correlation_after
+
     @property
     def mean_image(self) -> np.ndarray:
-        """Mean projection of the corrected movie (after a full read)."""
-        self._require_complete("mean_image")
-        return (self._sum / self.shape[0]).astype(np.float32)
+        """``quality().mean_image``."""
+        return self.quality().mean_image
 
     @property
     def max_image(self) -> np.ndarray:
-        """Max projection of the corrected movie (after a full read)."""
-        self._require_complete("max_image")
-        return self._max.copy()
+        """``quality().max_image``."""
+        return self.quality().max_image
 
     def qc(self) -> dict:
-        """Registration QC: correlations before/after, projections (after a full read)."""
+        """``quality()`` as a dict, with the estimate's ``correlation_before``."""
         est = self.estimate
-        return {
-            "correlation_before": None if est is None else est.correlation_before,
-            "correlation_after": self.correlation_after,
-            "mean_image": self.mean_image,
-            "max_image": self.max_image,
-        }
+        return {"correlation_before": None if est is None else est.correlation_before,
+                **self.quality().to_dict()}
 
 
 class RegisteringMovie(CorrectedMovie):
@@ -284,12 +234,13 @@ class RegisteringMovie(CorrectedMovie):
     every frame has been read.
     """
 
-    def __init__(self, movie: Any, model: E.Model, *, progress: ProgressCallback | None,
-                 workers: int | None) -> None:
+    def __init__(self, movie: Any, model: E.Model, *, quality: QualityAccumulator | None,
+                 progress: ProgressCallback | None, workers: int | None) -> None:
         self._model = model
-        super().__init__(movie, None, progress=progress, workers=workers,
+        super().__init__(movie, None, quality=quality, progress=progress, workers=workers,
                          _settings=model.settings, _reference=model.reference)
         self._parts: dict[int, E.BlockEstimate] = {}
+        self._lock = threading.Lock()
 
     def _motion(self, frames: np.ndarray, t0: int, t1: int
                 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -344,7 +295,8 @@ def _interpolator_for(movie: CorrectedMovie) -> E.FieldInterpolator:
     return movie._field_interp
 
 
-def register(movie: Any, *, progress: ProgressCallback | None = None,
+def register(movie: Any, *, quality: QualityAccumulator | None = None,
+             progress: ProgressCallback | None = None,
              reference: np.ndarray | None = None, workers: int | None = None,
              **settings: Any) -> tuple[RegisteringMovie, Callable[[], MotionEstimate]]:
     """Single-pass registration: build the reference, then estimate and correct each block
@@ -353,16 +305,18 @@ def register(movie: Any, *, progress: ProgressCallback | None = None,
     Takes the settings of :func:`~napari_photon.motion.estimate_motion` (``method``,
     ``reference_frames``, ``max_shift``...). Returns the corrected movie (a
     :class:`CorrectedMovie` whose reads also estimate) and ``finalize``, which returns the
-    :class:`MotionEstimate` once every frame has been read::
+    :class:`MotionEstimate` once every frame has been read; ``quality`` receives the QC of
+    the frames read, as in :class:`CorrectedMovie`::
 
         corrected, finalize = motion.register(movie)
         save_movie(path, Stabilized(corrected, movie.calibration))
-        estimate = finalize()
+        estimate, qc = finalize(), corrected.quality()
     """
     s = E.resolve_settings(tuple(movie.shape), **settings)
     with single_threaded_blas():
         if reference is None:
             reference, _ = build_reference(movie, s, block=default_chunk(movie))
         model = E.build_model(np.asarray(reference, np.float32), s)
-    corrected = RegisteringMovie(movie, model, progress=progress, workers=workers)
+    corrected = RegisteringMovie(movie, model, quality=quality, progress=progress,
+                                 workers=workers)
     return corrected, corrected.finalize

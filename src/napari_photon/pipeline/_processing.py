@@ -10,7 +10,7 @@ import datajoint as dj
 import numpy as np
 
 from .. import motion, rois, traces
-from ..storage import PhotonTable, Stabilized, remove_on_failure, write_options
+from ..storage import DryRunTable, PhotonTable, Stabilized, remove_on_failure, write_options
 from ._progress import cancel_check, stage
 
 
@@ -66,7 +66,7 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
         correlation_before=null : <blob>  # (n_frames,) raw frames' correlation to the reference
         """
 
-        class QC(dj.Part):
+        class QC(DryRunTable, dj.Part):
             definition = """
             # registration quality, known once the corrected movie has streamed to the store
             -> master
@@ -86,7 +86,8 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
                 frames_per_chunk=raw.frames_per_chunk,
                 progress=stage("motion estimation"),
             )
-            corrected = motion.CorrectedMovie(raw, estimate)
+            quality = motion.QualityAccumulator(raw.shape)  # fed while the insert streams
+            corrected = motion.CorrectedMovie(raw, estimate, quality=quality)
             source_dtype = raw.metadata.get("source_dtype", "uint16")
             with remove_on_failure():
                 with write_options(progress=stage("motion correction"), cancel=cancel_check()):
@@ -101,14 +102,7 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
                             "correlation_before": estimate.correlation_before,
                         }
                     )
-                self.QC.insert1(
-                    {
-                        **key,
-                        "correlation_after": corrected.correlation_after,
-                        "mean_image": corrected.mean_image,
-                        "max_image": corrected.max_image,
-                    }
-                )
+                self.QC.insert1({**key, **quality.result().to_dict()})
 
     @schema
     class RoiParams(dj.Lookup):
@@ -129,7 +123,7 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
         ]
 
     @schema
-    class ROI(dj.Computed):
+    class ROI(DryRunTable, dj.Computed):
         definition = """
         -> MotionCorrected
         -> RoiParams
@@ -168,7 +162,7 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
             )
 
     @schema
-    class Trace(dj.Computed):
+    class Trace(DryRunTable, dj.Computed):
         definition = """
         -> ROI
         roi_id : int                  # index into ROI.roi_masks, from 0 (as enumerate gives)

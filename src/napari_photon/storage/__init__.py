@@ -1,7 +1,8 @@
 """The ``<photon@store>`` column: compact, lazily fetched photon-limited movies."""
 
 from ._codec import PhotonCodec
-from ._datajoint import PhotonTable, collect_garbage, photon_attributes
+from ._datajoint import DryRunTable, PhotonTable, collect_garbage, photon_attributes
+from ._dry_run import DryRun, dry_run
 from ._location import ZarrLocation
 from ._movie import PhotonCounts, PhotonMovie
 from ._folder import NotAPhotonZarr, open_movie, save_movie
@@ -15,6 +16,8 @@ __all__ = [
     "Calibrated",
     "Cancelled",
     "CodeOverflowError",
+    "DryRun",
+    "DryRunTable",
     "NotAPhotonZarr",
     "PhotonCodec",
     "PhotonCounts",
@@ -22,6 +25,7 @@ __all__ = [
     "PhotonMovie",
     "PhotonTable",
     "collect_garbage",
+    "dry_run",
     "photon_attributes",
     "WriteOptions",
     "ZarrLocation",

@@ -9,6 +9,10 @@ Use :class:`PhotonTable` as the first base of any table with a ``<photon@>`` col
 A failed insert removes the zarrs it wrote; deleting rows removes the zarrs of the deleted
 rows (and of rows the delete cascaded to). :func:`collect_garbage` sweeps what an outside
 transaction rolled back after a successful insert.
+
+Inside :func:`~napari_photon.storage.dry_run`, the inserts of a :class:`DryRunTable`
+(every :class:`PhotonTable` is one; tables without ``<photon@>`` columns that a ``make``
+fills use it as their first base) store nothing: the rows are kept in the dry run.
 """
 
 from __future__ import annotations
@@ -19,12 +23,27 @@ from typing import Any
 
 import datajoint as dj
 
+from ._dry_run import current_dry_run
 from ._location import ZarrLocation
 from ._scope import remove_on_failure
 
 
-class PhotonTable:
-    """Mixin: a failed insert removes the zarrs it wrote; deleted rows take theirs along."""
+class DryRunTable:
+    """Mixin: inside :func:`~napari_photon.storage.dry_run`, ``insert``/``insert1`` keep
+    the rows in the dry run (``<photon@>`` values read through, no zarr written) instead
+    of storing them."""
+
+    def insert(self, rows, **kwargs):
+        run = current_dry_run()
+        if run is None:
+            return super().insert(rows, **kwargs)
+        run.record(self.full_table_name, rows, photon_attributes(self))
+        return None
+
+
+class PhotonTable(DryRunTable):
+    """Mixin: a failed insert removes the zarrs it wrote; deleted rows take theirs along;
+    a dry run stores nothing (:class:`DryRunTable`)."""
 
     def insert(self, rows, **kwargs):
         with remove_on_failure():

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from .._frames import Frames
 from ..anscombe import generalized_inverse_anscombe
 from ..calibration import Calibration
 from ._location import ZarrLocation
@@ -17,12 +17,14 @@ from ._shards import ShardLayout, layout_of, read_frames
 Transform = Callable[[np.ndarray], np.ndarray]
 
 
-class PhotonMovie:
-    """A stored movie that reads nothing until it is indexed.
+class PhotonMovie(Frames):
+    """A stored movie that reads nothing until it is indexed (a
+    :class:`~napari_photon._frames.FrameSource`).
 
     Indexing gives variance-stabilized float32 values (generalized Anscombe: photon noise
     has unit standard deviation everywhere). ``.counts`` gives photon counts, ``.to_dask()``
-    a dask array that keeps the store open for as long as it lives.
+    a dask array (one frame per chunk, for viewers) that keeps the store open for as long
+    as it lives.
 
     Parameters
     ----------
@@ -53,19 +55,6 @@ class PhotonMovie:
     @property
     def dtype(self) -> np.dtype:
         return np.dtype(np.float32)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes of the float32 values when read whole into memory."""
-        return self.size * 4
 
     @property
     def original_nbytes(self) -> int:
@@ -107,9 +96,6 @@ class PhotonMovie:
     @property
     def metadata(self) -> dict:
         return dict(self._meta)
-
-    def __len__(self) -> int:
-        return self.shape[0]
 
     def __repr__(self) -> str:
         where = self._location.describe()
@@ -191,21 +177,8 @@ class PhotonMovie:
         out[...] = self[t0:t1]
         return out
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        values = self[...]
-        return values if dtype is None else values.astype(dtype)
-
-    def to_dask(self, frames_per_chunk: int | None = None) -> Any:
-        """Lazy dask array of stabilized values.
-
-        Parameters
-        ----------
-        frames_per_chunk : int, optional
-            Frames per dask chunk. Default: the stored shard, best for processing whole
-            movies. Use 1 for viewers that show one frame at a time.
-        """
-        frames = frames_per_chunk or self.frames_per_chunk
-        return lazy_frames(self, frames, f"photon-{self._location.describe()}-{frames}")
+    def _dask_prefix(self) -> str:
+        return f"photon-{self._location.describe()}"
 
     def __getstate__(self) -> dict:  # for dask.distributed: no lock, no open array
         state = dict(self.__dict__)
@@ -232,8 +205,9 @@ class PhotonMovie:
         return PhotonCounts(self, inverse=inverse)
 
 
-class PhotonCounts:
-    """A lazy photon-count view of a :class:`PhotonMovie`."""
+class PhotonCounts(Frames):
+    """A lazy photon-count view of a :class:`PhotonMovie` (a
+    :class:`~napari_photon._frames.FrameSource`)."""
 
     def __init__(self, movie: PhotonMovie, inverse: str = "unbiased") -> None:
         if inverse not in ("unbiased", "algebraic"):
@@ -242,11 +216,8 @@ class PhotonCounts:
         self.inverse = inverse
 
     shape = property(lambda self: self._movie.shape)
-    ndim = property(lambda self: self._movie.ndim)
     dtype = property(lambda self: np.dtype(np.float32))
-
-    def __len__(self) -> int:
-        return len(self._movie)
+    frames_per_chunk = property(lambda self: self._movie.frames_per_chunk)
 
     def _invert(self, values: np.ndarray) -> np.ndarray:
         cal = self._movie.calibration
@@ -258,26 +229,12 @@ class PhotonCounts:
     def __getitem__(self, index: Any) -> np.ndarray:
         return self._invert(self._movie[index])
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        values = self[...]
-        return values if dtype is None else values.astype(dtype)
+    def read_into(self, t0: int, t1: int, out: np.ndarray) -> np.ndarray:
+        out[...] = self._invert(self._movie.read_into(t0, t1, out))
+        return out
 
-    def to_dask(self, frames_per_chunk: int | None = None) -> Any:
-        frames = frames_per_chunk or self._movie.frames_per_chunk
-        where = self._movie.location.describe()
-        return lazy_frames(self, frames, f"photons-{self.inverse}-{where}-{frames}")
+    def _dask_prefix(self) -> str:
+        return f"photons-{self.inverse}-{self._movie.location.describe()}"
 
 
-def lazy_frames(source: Any, frames_per_chunk: int, name: str) -> Any:
-    """A dask array of ``source``'s float32 frames, ``frames_per_chunk`` per chunk.
-
-    The source is inlined into every task (``inline_array``) rather than kept as one key
-    the tasks depend on: slicing one frame of a 20,000-chunk array and computing it then
-    costs about 2 ms of dask bookkeeping instead of about 13 ms, which a viewer pays at
-    every frame step. The tasks keep the source (and its store) alive.
-    """
-    import dask.array as da
-
-    chunks = (frames_per_chunk, *source.shape[1:])
-    return da.from_array(source, chunks=chunks, name=name, asarray=True, lock=False,
-                         inline_array=True, meta=np.empty((0,) * source.ndim, np.float32))
+__all__ = ["PhotonCounts", "PhotonMovie"]

@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
+from .._frames import BLOCK_BYTES
+
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
 
-DEFAULT_CHUNK_BUDGET = 64 * 2**20
+DEFAULT_CHUNK_BUDGET = BLOCK_BYTES
 
 
 class Cancelled(Exception):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import math
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ import numpy as np
 import zarr
 from zarr.codecs import ZstdCodec
 
+from .._frames import frames_per_block
 from ._location import ZarrLocation
 from ._options import WriteOptions, check_cancel
 from ._quantize import AnscombeQuantize, CodeOverflowError, max_value
@@ -39,11 +39,6 @@ class WriteResult:
     frames_per_shard: int
     source_dtype: str
     stored_nbytes: int
-
-
-def frames_per_shard(frame_shape: tuple[int, ...], chunk_budget: int) -> int:
-    """Frames per shard so that one shard of float32 values fits ``chunk_budget`` bytes."""
-    return max(1, chunk_budget // (4 * math.prod(frame_shape)))
 
 
 def write_movie(
@@ -73,8 +68,7 @@ class _NeedsWiderCodes(Exception):
 def _write(
     location: ZarrLocation, source: MovieSource, options: WriteOptions, code_dtype: str
 ) -> WriteResult:
-    n_frames = source.shape[0]
-    per_shard = min(n_frames, frames_per_shard(source.frame_shape, options.chunk_budget))
+    per_shard = _frames_per_shard(source, options)
     inner = (1,) * (len(source.shape) - 3) + source.shape[-2:]
     array = zarr.create_array(
         location.zarr_store(read_only=False),
@@ -113,15 +107,8 @@ def _write(
     def produce(span: tuple[int, int]) -> np.ndarray | list[bytes]:
         return mapper(*span, encode) if mapper is not None else source.block(*span)
 
-    spans = [(t0, min(t0 + per_shard, n_frames)) for t0 in range(0, n_frames, per_shard)]
-    workers = max(1, os.cpu_count() or 1)
-    # a mapped source: one block per worker thread at a time, each computed and encoded
-    # whole by its thread (no barrier inside a block); otherwise the next block is read
-    # while this one is encoded by the pool
-    ahead = workers if mapper is not None else 1
-    with ThreadPoolExecutor(max_workers=ahead) as producers, \
-            ThreadPoolExecutor(max_workers=workers) as encoders:
-        for i, ((t0, t1), made) in enumerate(in_order(producers, produce, spans, ahead)):
+    with ThreadPoolExecutor(max_workers=_workers()) as encoders:
+        for i, (t0, t1), made in _blocks(source, options, produce, mapped=mapper is not None):
             if layout is None:
                 _write_through_zarr(array, t0, t1, made, clip, code_dtype, ceiling)
             else:
@@ -129,9 +116,6 @@ def _write(
                     made = list(encoders.map(encode, made.reshape(-1, *layout.plane_shape)))
                 location.write_bytes(layout.key(i), assemble_shard(made, layout))
             del made
-            if options.progress is not None:
-                options.progress(t1, n_frames)
-            check_cancel(options)
     result = WriteResult(
         shape=source.shape,
         code_dtype=code_dtype,
@@ -142,6 +126,64 @@ def _write(
     )
     array.attrs[ATTRS_KEY] = attributes(result, source)
     return _with_size(result, location.stored_nbytes())
+
+
+def read_through(source: MovieSource, options: WriteOptions) -> None:
+    """Read ``source`` as :func:`write_movie` does (the same blocks, computed by the same
+    threads, with its progress reports and cancel checks) and store nothing: what a dry
+    run (:func:`~napari_photon.storage.dry_run`) does with a ``<photon@>`` value, so that
+    whatever a computed movie gathers while it streams (a corrected movie's QC) is there.
+
+    Raises
+    ------
+    PhotonInputError
+        As a write would, for values that cannot be stored.
+    Cancelled
+        When ``options.cancel`` says so.
+    """
+    mapper = _map_frames_of(source)
+
+    def produce(span: tuple[int, int]) -> None:
+        if mapper is not None:
+            mapper(*span, _discard)
+        else:
+            source.block(*span)  # validated, then dropped
+
+    for _ in _blocks(source, options, produce, mapped=mapper is not None):
+        pass
+
+
+def _discard(frame: np.ndarray) -> None:
+    return None
+
+
+def _workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def _frames_per_shard(source: MovieSource, options: WriteOptions) -> int:
+    """One shard (one block of the write) of float32 values fits the chunk budget."""
+    return min(source.shape[0], frames_per_block(source.frame_shape, options.chunk_budget))
+
+
+def _blocks(source: MovieSource, options: WriteOptions, produce: Callable[[Any], Any],
+            mapped: bool) -> Iterator[tuple[int, tuple[int, int], Any]]:
+    """``(i, (t0, t1), produce((t0, t1)))`` for the write's blocks, in order; progress is
+    reported and cancel checked once the caller is done with a block."""
+    n_frames = source.shape[0]
+    per_shard = _frames_per_shard(source, options)
+    spans = [(t0, min(t0 + per_shard, n_frames)) for t0 in range(0, n_frames, per_shard)]
+    # a mapped source: one block per worker thread at a time, each computed and encoded
+    # whole by its thread (no barrier inside a block); otherwise the next block is read
+    # while this one is encoded by the pool
+    ahead = _workers() if mapped else 1
+    with ThreadPoolExecutor(max_workers=ahead) as producers:
+        for i, ((t0, t1), made) in enumerate(in_order(producers, produce, spans, ahead)):
+            yield i, (t0, t1), made
+            del made
+            if options.progress is not None:
+                options.progress(t1, n_frames)
+            check_cancel(options)
 
 
 def in_order(pool: Executor, fn: Callable[[Any], Any], items: list, ahead: int
@@ -171,9 +213,15 @@ def frame_mapper(source: MovieSource, layout: ShardLayout | None) -> Callable | 
     source whose data computes a block of frames and hands each one to ``fn`` in the
     calling thread (see :meth:`napari_photon.motion.CorrectedMovie.map_frames`), written in
     our shard layout with one plane per frame."""
+    if layout is None or layout.planes != 1:
+        return None
+    return _map_frames_of(source)
+
+
+def _map_frames_of(source: MovieSource) -> Callable | None:
+    """A stabilized (t, y, x) source's ``map_frames``, if its data has one."""
     mapper = getattr(source.data, "map_frames", None)
-    if not (source.stabilized and callable(mapper) and layout is not None
-            and layout.planes == 1 and len(source.shape) == 3):
+    if not (source.stabilized and callable(mapper) and len(source.shape) == 3):
         return None
     return mapper
 

@@ -7,10 +7,14 @@ from typing import Any
 
 import numpy as np
 
+from .._frames import Frames, frames_per_block
+
 
 @dataclass
-class SyntheticMovie:
-    """A synthetic movie with its ground truth.
+class SyntheticMovie(Frames):
+    """A synthetic movie with its ground truth; it is also the
+    :class:`~napari_photon._frames.FrameSource` of its counts (``shape``, ``movie[t0:t1]``,
+    ``to_dask()``... are those of :attr:`movie`).
 
     Attributes
     ----------
@@ -50,6 +54,21 @@ class SyntheticMovie:
     frame_rate: float
     warp_basis: np.ndarray | None = None
     warp_weights: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.movie.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.movie.dtype
+
+    @property
+    def frames_per_chunk(self) -> int:
+        return min(self.shape[0], frames_per_block(self.shape[1:]))
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        return self.movie[index]
 
     def displacement(self, frames: Any = None) -> np.ndarray:
         """Ground-truth displacement field, float32 ``(n, 2, y, x)`` (rigid plus warp).
