@@ -434,6 +434,10 @@ def s3_endpoint(tmp_path_factory) -> Iterator[dict]:
 
 TEST_SCHEMA = "test_pipeline"
 
+#: where tests save their screenshots (gitignored; ``bash scripts/refresh_docs_images.sh``
+#: copies them into docs/images): a test run never changes a tracked file
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"
+
 
 def _private_tmpdir(prefix: str) -> Path:
     """A temporary folder the embedded server's user can reach when we are root.

@@ -103,6 +103,19 @@ def correlations(trace, truth) -> np.ndarray:
 
 
 @pytest.fixture
+def agg_backend():
+    """Matplotlib draws to memory (``plt.show()`` returns at once), whatever backend an
+    earlier test in this process chose (napari's tests bring Qt)."""
+    import matplotlib.pyplot as plt
+
+    previous = plt.get_backend()
+    plt.switch_backend("Agg")
+    yield
+    plt.close("all")
+    plt.switch_backend(previous)
+
+
+@pytest.fixture
 def design_stores():
     """Restores DataJoint's stores after the document replaced them."""
     import datajoint as dj
@@ -133,13 +146,12 @@ def run_document(blocks: list[str], stores: dict, tiff: Path, plot: Path) -> dic
 
 @pytest.mark.parametrize("store", ["file", "s3"])
 def test_design_document_code_runs_as_written(
-    store, photon_home, design_stores, tmp_path, request, monkeypatch
+    store, photon_home, design_stores, agg_backend, tmp_path, request
 ):
     import datajoint as dj
 
     from napari_photon.db import connect
 
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     connection = connect()
     if store == "s3":
         import boto3
@@ -201,16 +213,15 @@ def test_design_document_code_runs_as_written(
         dj.Schema("calcium_imaging", connection=connection).drop(prompt=False)
 
 
-def test_usage_example_runs_unchanged_on_the_pipeline(photon_home, monkeypatch):
+def test_usage_example_runs_unchanged_on_the_pipeline(photon_home, agg_backend):
     from napari_photon import pipeline
 
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     lab = pipeline.activate("test_design_document_usage")
     folder = pipeline.session_folder(SESSION)
     folder.mkdir(parents=True, exist_ok=True)
     truth = ground_truth(seed=22)
     synthetic.write_tiff(folder / "a.tif", truth.movie, frame_rate=30.0)
-    usage = document_blocks()[3]  # as written: plt.show() draws nothing with the Agg backend
+    usage = document_blocks()[3]  # as written: plt.show() returns at once with Agg
     namespace = {"__name__": "usage"}
     exec(  # noqa: S102 - the user's code, names imported as a user of the package would
         "from napari_photon.pipeline import Mouse, Session, Recording, MotionCorrected, ROI, "

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SCREENSHOTS
 
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "images" / "viewer.png"
+SCREENSHOT = SCREENSHOTS / "viewer.png"
 KEY = {"mouse_id": "M001", "session_date": "2026-11-25", "recording_num": 1}
 
 

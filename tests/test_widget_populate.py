@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import tiff_session, zarr_folders
+from conftest import SCREENSHOTS, tiff_session, zarr_folders
 from qtpy.QtCore import QEvent, QObject, Qt, QTimer
 from qtpy.QtWidgets import QWidget
 
@@ -23,7 +23,7 @@ from napari_photon import synthetic
 
 pytestmark = pytest.mark.gui
 
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "images" / "populate.png"
+SCREENSHOT = SCREENSHOTS / "populate.png"
 RUN_TIMEOUT_MS = 180_000
 
 # The UI thread must never be blocked for more than 100 ms during a populate (issue #4).

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from conftest import SCREENSHOTS
 from test_browse_tree import new_mouse
 
-IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
+IMAGES = SCREENSHOTS
 TIMEOUT = 120_000
 
 

@@ -1,7 +1,7 @@
 """The process-recording dock: motion correction or ROI detection on an open recording.
 
-Preview runs the table's own ``make`` with its inserts captured and shows the result as
-layers; Commit runs ``populate`` for that one key (see :mod:`napari_photon.browse._process`).
+Preview runs the table's own ``make`` in a dry run (nothing stored) and shows the result
+as layers; Commit runs ``populate`` for that one key (see :mod:`napari_photon.browse._process`).
 Both run in a napari generator worker that yields frame-level progress, and stop between
 chunks on Cancel, leaving no row and no zarr behind.
 """
@@ -18,7 +18,6 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -27,7 +26,8 @@ from qtpy.QtWidgets import (
 from .. import browse
 from ..browse import Progress
 from ._changes import pipeline_changes
-from ._params_form import ParamsForm
+from ._parameter_chooser import ParameterChooser
+from ._step_progress import StepProgress
 from ._worker import WorkerPool, readable, relay_runtime_errors, show_message
 
 if TYPE_CHECKING:
@@ -88,17 +88,12 @@ class ProcessRecording(QWidget):
         super().__init__(parent)
         self.viewer = napari_viewer
         self.recordings: list[tuple[dict, str | None]] = []
-        self.parameter_sets: list[browse.ParameterSet] = []
         self.inputs: list[dict] = []
-        self._fields: list[browse.ParameterField] = []
-        self._methods: list[str] = []
         self.last_preview: browse.Preview | None = None
         self._pool = WorkerPool(self._set_busy)
         self._choices = WorkerPool(self._set_busy)
         self._cancel = threading.Event()
         self._running = False
-        self._pbar: Any = None
-        self._stage = ""
         self._preview_layers: list = []
         self._outcome: tuple[Any, Any] | None = None  # (signal, value) emitted when done
         self._choices_request = 0
@@ -113,13 +108,9 @@ class ProcessRecording(QWidget):
         self.step_box.currentIndexChanged.connect(self._load_choices)
         self.input_box = QComboBox()
         self.input_box.setToolTip("The upstream row to process (for ROIs: which motion correction)")
-        self.params_box = QComboBox()
-        self.params_box.setToolTip("Stored parameter sets; edit values below to make a new one")
-        self.params_box.currentIndexChanged.connect(self._show_params)
-        self.form = ParamsForm()
-        self.form.changed.connect(self._params_edited)
-        self.edited_label = QLabel()
-        self.edited_label.setWordWrap(True)
+        self.parameters = ParameterChooser()
+        self.params_box, self.form = self.parameters.box, self.parameters.form
+        self.edited_label = self.parameters.edited_label
 
         choices = QFormLayout()
         choices.addRow("Recording", self.recording_box)
@@ -141,21 +132,17 @@ class ProcessRecording(QWidget):
         for button in (self.preview_button, self.commit_button, self.cancel_button):
             buttons.addWidget(button)
 
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.stage_label = QLabel()
+        self.run_progress = StepProgress()
+        self.progress_bar, self.stage_label = self.run_progress.bar, self.run_progress.stage
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setVisible(False)
 
         layout = QVBoxLayout(self)
         layout.addLayout(choices)
-        layout.addWidget(self.form.root_native_widget, 1)
-        layout.addWidget(self.edited_label)
+        layout.addWidget(self.parameters, 1)
         layout.addLayout(buttons)
-        layout.addWidget(self.progress_bar)
-        layout.addWidget(self.stage_label)
+        layout.addWidget(self.run_progress)
         layout.addWidget(self.message)
 
         self.viewer.layers.events.inserted.connect(self._layers_changed)
@@ -192,7 +179,7 @@ class ProcessRecording(QWidget):
         ready = (
             not self.busy
             and self.recording is not None
-            and bool(self.parameter_sets)
+            and bool(self.parameters.parameter_sets)
             and bool(self.inputs)
         )
         self.preview_button.setEnabled(ready)
@@ -257,10 +244,9 @@ class ProcessRecording(QWidget):
     def _load_choices(self, _index: int = 0) -> None:
         recording, name, schema = self.recording, self._step_name(), self._schema()
         self._step = None
-        self.parameter_sets, self.inputs = [], []
-        self.params_box.clear()
+        self.inputs = []
+        self.parameters.clear()
         self.input_box.clear()
-        self.form.set_fields([], {})
         if recording is None:
             show_message(self.message, "Open a recording with the pipeline browser first.")
             self._set_busy()
@@ -288,11 +274,7 @@ class ProcessRecording(QWidget):
     def _choices_loaded(self, request: int, result: tuple) -> None:
         if request != self._choices_request:
             return  # the recording or step changed meanwhile
-        self._step, self.parameter_sets, self.inputs, self._fields, self._methods = result
-        self.params_box.blockSignals(True)
-        for parameter_set in self.parameter_sets:
-            self.params_box.addItem(parameter_set.label)
-        self.params_box.blockSignals(False)
+        self._step, parameter_sets, self.inputs, fields, methods = result
         for key in self.inputs:
             extra = {k: v for k, v in key.items() if k not in _KEY_FIELDS}
             self.input_box.addItem(", ".join(f"{k}={v}" for k, v in extra.items()) or "recording")
@@ -303,42 +285,12 @@ class ProcessRecording(QWidget):
             )
         else:
             show_message(self.message, "")
-        self._show_params()
+        self.parameters.set_choices(parameter_sets, fields, methods)
 
     def _choices_finished(self) -> None:
         self._set_busy()
         if not self._choices.busy:
             self.choicesLoaded.emit()
-
-    def _base_set(self) -> browse.ParameterSet | None:
-        index = self.params_box.currentIndex()
-        return self.parameter_sets[index] if 0 <= index < len(self.parameter_sets) else None
-
-    def _show_params(self, _index: int = 0) -> None:
-        base = self._base_set()
-        if base is None:
-            self.form.set_fields([], {})
-        else:
-            self.form.set_fields(
-                self._fields, dict(base.params), base.row.get("method"), self._methods
-            )
-        self._params_edited()
-
-    def _is_edited(self, base: browse.ParameterSet) -> bool:
-        method = self.form.method()
-        changed_method = method is not None and method != base.row.get("method")
-        return changed_method or self.form.params() != base.params
-
-    def _params_edited(self, _value: Any = None) -> None:
-        base = self._base_set()
-        try:
-            edited = base is not None and self._is_edited(base)
-        except ValueError as err:
-            self.edited_label.setText(str(err))
-            return
-        self.edited_label.setText(
-            "Edited: running adds these values as a new parameter set." if edited else ""
-        )
 
     # -- running -----------------------------------------------------------------------
     def preview(self) -> None:
@@ -357,14 +309,14 @@ class ProcessRecording(QWidget):
 
     def _run(self, action: str) -> None:
         step, recording = self.step, self.recording
-        base = self._base_set()
+        base = self.parameters.base()
         index = self.input_box.currentIndex()
         if step is None or recording is None or base is None or not 0 <= index < len(self.inputs):
             return
         upstream = self.inputs[index]
         try:
             params = self.form.params()
-            edited = self._is_edited(base)
+            edited = self.parameters.is_edited(base)
         except ValueError as err:
             self._error(err)
             return
@@ -382,15 +334,10 @@ class ProcessRecording(QWidget):
                 result = browse.preview(step, key)
                 return action, result, browse.preview_layers(result, step.pipeline.database)
             stored = browse.commit(step, key)
-            return action, stored, _stored_layers(step, stored)
+            return action, stored, browse.committed_layers(step, stored)
 
         self._cancel = threading.Event()
-        self._stage = ""
-        from napari.utils import progress
-
-        self._pbar = progress(total=0, desc=f"{step.title}")
-        self.progress_bar.setRange(0, 0)
-        self.stage_label.setText(f"{step.title}: starting…")
+        self.run_progress.start(step.title)
         show_message(self.message, "")
         self._pool.start(
             _with_progress,
@@ -403,25 +350,11 @@ class ProcessRecording(QWidget):
         )
 
     def _progress(self, report: Progress) -> None:
-        pbar, new_stage = self._pbar, report.stage != self._stage
-        self._stage = report.stage
-        if pbar is not None:
-            # napari's progress may process events (even this run's end) while updating
-            if new_stage:
-                pbar.set_description(report.stage)
-                pbar.reset(total=report.total)
-            pbar.update(report.done - pbar.n)
-        self.progress_bar.setRange(0, max(report.total, 1))
-        self.progress_bar.setValue(report.done)
-        self.stage_label.setText(f"{report.stage}: {report.done} / {report.total}")
+        self.run_progress.report(report)
         self.progressed.emit(report)
 
     def _close_progress(self) -> None:
-        if self._pbar is not None:
-            self._pbar.close()
-            self._pbar = None
-        if self.progress_bar.maximum() == 0:
-            self.progress_bar.setRange(0, 1)
+        self.run_progress.close_run()
         self._set_busy()
         outcome, self._outcome = self._outcome, None
         if outcome is not None:
@@ -432,15 +365,14 @@ class ProcessRecording(QWidget):
         action, value, layer_data = result
         self._remove_preview_layers()
         layers = self._add_layers(layer_data)
-        self.progress_bar.setValue(self.progress_bar.maximum())
         if action == "preview":
             self._preview_layers = layers
             self.last_preview = value
-            self.stage_label.setText("Preview ready (not stored)")
+            self.run_progress.finish("Preview ready (not stored)")
             show_message(self.message, f"Preview: {value.summary()}")
             self._outcome = (self.previewed, value)
         else:
-            self.stage_label.setText("Committed")
+            self.run_progress.finish("Committed")
             stored = browse.describe_key(value)
             show_message(self.message, f"Stored {self.step.target.__name__} {stored}")
             self._load_choices()
@@ -482,15 +414,3 @@ class ProcessRecording(QWidget):
                 self.viewer.layers.remove(layer)
         self._preview_layers = []
 
-
-def _stored_layers(step: browse.ProcessStep, key: dict) -> list:
-    """Layer data of what a commit stored (read back from the tables, lazily)."""
-    all_steps = browse.steps(step.pipeline)
-    motion = {k: key[k] for k in all_steps["motion"].params.primary_key}
-    tables = browse.PipelineTables.from_pipeline(step.pipeline)
-    if step.name == "motion":
-        opened = browse.open_recording(tables, "recording", key, motion=motion)
-        return browse.recording_layers(opened, roles=("corrected",))
-    rois = {k: key[k] for k in all_steps["rois"].params.primary_key}
-    opened = browse.open_recording(tables, "recording", key, motion=motion, rois=rois)
-    return browse.recording_layers(opened, roles=("rois",))

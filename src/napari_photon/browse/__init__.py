@@ -40,6 +40,7 @@ from ._params import (
 )
 from ._preview import FrameReader, preview_layers
 from ._process import (
+    committed_layers,
     STEP_TITLES,
     AlreadyStored,
     Preview,
@@ -118,6 +119,7 @@ __all__ = [
     "row_layers",
     "save_settings",
     "steps",
+    "committed_layers",
     "STEP_TITLES",
     "upstream_keys",
 ]

@@ -23,7 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._open import open_recording, recording_layers
 from ._params import ParameterField, ParameterSet, enum_choices, parameter_fields, parameter_sets
+from ._tree import PipelineTables
 
 __all__ = [
     "AlreadyStored",
@@ -247,3 +249,17 @@ def commit(step: ProcessStep, key: dict) -> dict:
             f"({step.upstream.__name__}) there, and the parameter set?"
         )
     return key
+
+
+def committed_layers(step: ProcessStep, key: dict) -> list:
+    """Layer data of what :func:`commit` stored for ``key``, read back lazily: the
+    corrected movie of a motion step, the ROIs of an ROI step."""
+    all_steps = steps(step.pipeline)
+    motion = {k: key[k] for k in all_steps["motion"].params.primary_key}
+    tables = PipelineTables.from_pipeline(step.pipeline)
+    if step.name == "motion":
+        opened = open_recording(tables, "recording", key, motion=motion)
+        return recording_layers(opened, roles=("corrected",))
+    rois = {k: key[k] for k in all_steps["rois"].params.primary_key}
+    opened = open_recording(tables, "recording", key, motion=motion, rois=rois)
+    return recording_layers(opened, roles=("rois",))
