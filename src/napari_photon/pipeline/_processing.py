@@ -6,6 +6,9 @@ tables; the science lives in those modules.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import datajoint as dj
 import numpy as np
 
@@ -18,6 +21,37 @@ def _border(shift_x: np.ndarray, shift_y: np.ndarray) -> int:
     """Pixels along the edges that registration filled in rather than took from tissue."""
     moved = float(np.nanmax(np.abs(np.r_[shift_x, shift_y, 0.0])))
     return int(np.ceil(moved)) + 1
+
+
+def trace_rows(
+    key: dict, corrected: Any, masks: np.ndarray, roi_ids: Sequence[int] | None = None
+) -> list[dict]:
+    """``Trace``-style rows of every mask's traces in the corrected movie.
+
+    The one extraction behind ``Trace`` and ``CuratedTrace``: fluorescence, neuropil and
+    dF/F from :func:`napari_photon.traces.extract_all` on the movie's photons.
+
+    Parameters
+    ----------
+    key : dict
+        Put into every row.
+    corrected : PhotonMovie
+        ``MotionCorrected.corrected_movie`` of the key.
+    masks : ndarray of bool, shape (n, height, width)
+    roi_ids : sequence of int, optional
+        The ``roi_id`` of each mask; default ``0 .. n - 1``.
+    """
+    result = traces.extract_all(
+        corrected.photons("algebraic"),
+        masks,
+        frames_per_chunk=corrected.frames_per_chunk,
+        progress=stage("traces"),
+    )
+    ids = range(len(masks)) if roi_ids is None else roi_ids
+    return [
+        {**key, "roi_id": int(roi_id), "fluorescence": f, "neuropil": n, "dff": d}
+        for roi_id, f, n, d in zip(ids, result.fluorescence, result.neuropil, result.dff)
+    ]
 
 
 def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str) -> dict[str, type]:
@@ -181,20 +215,7 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
         def make(self, key):
             corrected = (MotionCorrected & key).fetch1("corrected_movie")
             masks = (ROI & key).fetch1("roi_masks")
-            result = traces.extract_all(
-                corrected.photons("algebraic"),
-                masks,
-                frames_per_chunk=corrected.frames_per_chunk,
-                progress=stage("traces"),
-            )
-            self.insert(
-                [
-                    {**key, "roi_id": roi_id, "fluorescence": f, "neuropil": n, "dff": d}
-                    for roi_id, (f, n, d) in enumerate(
-                        zip(result.fluorescence, result.neuropil, result.dff)
-                    )
-                ]
-            )
+            self.insert(trace_rows(key, corrected, masks))
 
     return {
         "MotionParams": MotionParams,
