@@ -20,6 +20,7 @@ from typing import Any
 
 from ._activate import DEFAULT_SCHEMA, NotActivated, activate, active, find, is_activated
 from ._child_process import PopulateProcessError
+from ._commit import CurationError
 from ._jobs import FailedKey, PopulateEvent, TableCounts, table_counts
 from ._pipeline import COMPUTED_NAMES, Pipeline
 from ._populate import PopulateResult
@@ -41,6 +42,9 @@ _ACTIVE_ATTRIBUTES = frozenset(
         "RoiParams",
         "ROI",
         "Trace",
+        "Curation",
+        "CuratedTrace",
+        "commit_curation",
         "populate",
         "run_populate",
         "retry_failed",
@@ -68,6 +72,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "COMPUTED_NAMES",
+    "CurationError",
     "DEFAULT_SCHEMA",
     "FailedKey",
     "NotActivated",

@@ -7,13 +7,21 @@ from typing import Any
 import datajoint as dj
 
 from ..storage import collect_garbage
-from . import _jobs, _populate, _report
+from . import _commit, _jobs, _populate, _report
+from ._curation import declare_curation
 from ._imaging import declare_imaging
 from ._processing import declare_processing
 from ._subjects import declare_subjects, session_folder
 
 #: the auto-populated tables, in dependency order
-COMPUTED_NAMES = ("Recording", "VolumeRecording", "MotionCorrected", "ROI", "Trace")
+COMPUTED_NAMES = (
+    "Recording",
+    "VolumeRecording",
+    "MotionCorrected",
+    "ROI",
+    "Trace",
+    "CuratedTrace",
+)
 
 
 class Pipeline:
@@ -26,6 +34,8 @@ class Pipeline:
     ----------
     Mouse, Session, Recording, VolumeRecording, MotionParams, MotionCorrected, RoiParams, ROI, Trace
         The table classes, bound to :attr:`schema`.
+    Curation, CuratedTrace
+        Curated versions of ROI sets (:meth:`commit_curation` writes them) and their traces.
     schema : datajoint.Schema
     store : str or None
         The store of the ``<photon@...>`` columns; None for the configured default store.
@@ -46,12 +56,15 @@ class Pipeline:
     RoiParams: Any
     ROI: Any
     Trace: Any
+    Curation: Any
+    CuratedTrace: Any
 
     def __init__(self, schema: dj.Schema, store: str | None = None) -> None:
         movie = f"<photon@{store or ''}>"
         tables = declare_subjects(schema)
         tables |= declare_imaging(schema, tables, movie)
         tables |= declare_processing(schema, tables, movie)
+        tables |= declare_curation(schema, tables)
         self.schema = schema
         self.store = store
         self._tables = tables
@@ -111,3 +124,4 @@ class Pipeline:
     failed_keys = _jobs.failed_keys
     auto_tables = _jobs.auto_tables
     stored_movies = _report.stored_movies
+    commit_curation = _commit.commit_curation
