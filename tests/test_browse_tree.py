@@ -115,7 +115,7 @@ def test_tree_lists_recordings_with_status(pipeline):
     assert first.status.text("motion") == "yes"
     assert first.status.text("rois") == str(n_rois)
     assert first.status.text("traces") == "-"
-    assert first.status.text("curated") == "n/a"  # no curation tables yet
+    assert first.status.text("curated") == "-"  # nobody curated its ROIs yet
 
     session = by_mouse[raw["mouse_id"]].sessions[0]
     kinds = [(r.kind, r.key["recording_num"]) for r in session.recordings]
@@ -124,6 +124,25 @@ def test_tree_lists_recordings_with_status(pipeline):
     assert plain.status.text("motion") == "-"
     assert volume.n_planes == 3 and volume.shape_text == "6 x 3 x 32 x 32"
     assert volume.status.text("motion") == "n/a"  # nothing downstream of volumes yet
+    assert volume.status.text("curated") == "n/a"
+
+
+def test_curated_column_counts_the_versions(pipeline):
+    import numpy as np
+
+    from napari_photon.browse import load_tree
+
+    key = new_mouse(pipeline, recordings=2, populate=(pipeline.MotionCorrected, pipeline.ROI))
+    roi_key = (pipeline.ROI & {**key, "recording_num": 1}).keys()[0]
+    drawn = np.zeros((48, 48), bool)
+    drawn[10:16, 10:16] = True
+    for curator in ("ada", "grace"):
+        pipeline.commit_curation(roi_key, [drawn], ["cell"], ["drawn"], [[]], curator=curator)
+
+    (mouse,) = _mine(load_tree(_tables(pipeline)), key["mouse_id"])
+    first, second = mouse.sessions[0].recordings
+    assert first.status.curated == 2 and first.status.text("curated") == "2 versions"
+    assert second.status.curated == 0 and second.status.text("curated") == "-"
 
 
 def test_filter_restricts_every_level(pipeline):
@@ -172,3 +191,4 @@ def test_status_text_of_missing_tables(column):
     assert RecordingStatus(motion=2, rois=2, n_rois=7, traces=7, curated=1).text("rois") == (
         "7 (2 sets)"
     )
+    assert RecordingStatus(curated=1).text("curated") == "1 version"

@@ -62,7 +62,7 @@ def test_connect_browse_filter_and_open(browser, qtbot, pipeline, monkeypatch):
     ]
     assert texts[0][0] == f"mouse_id {done['mouse_id']}  (C57BL/6J)"
     assert texts[2][:4] == ["#1  r01.tif", "80 x 64 x 64", "yes", texts[2][3]]
-    assert texts[2][3].isdigit() and texts[2][4] == "-" and texts[2][5] == "n/a"
+    assert texts[2][3].isdigit() and texts[2][4] == "-" and texts[2][5] == "-"  # no curation
     both = f"mouse_id={done['mouse_id']}|{other['mouse_id']} recording_num=2"
     assert _filter(qtbot, browser, both) == 2
     assert {n.kind for n in browser.tree.openable()} == {"recording", "volume"}

@@ -39,8 +39,9 @@ class PipelineTables:
     mouse, session, recording, volume : DataJoint tables
     motion, rois, traces : DataJoint tables
         Downstream of ``recording``.
-    curated : tuple of DataJoint tables
-        Curation tables downstream of ``recording`` (empty until curation exists).
+    curation : DataJoint table or None
+        The curated versions of ROI sets (``Curation``); None: the "Curated" column does
+        not apply.
     """
 
     mouse: Any
@@ -50,28 +51,20 @@ class PipelineTables:
     motion: Any
     rois: Any
     traces: Any
-    curated: tuple[Any, ...] = ()
+    curation: Any = None
 
     @classmethod
     def from_pipeline(cls, pipeline: Any) -> PipelineTables:
         """The tables of a :class:`napari_photon.pipeline.Pipeline`."""
-        import datajoint as dj
-
-        recording = pipeline.Recording()
-        curated = tuple(
-            dj.FreeTable(recording.connection, name)
-            for name in recording.descendants(as_objects=False)
-            if "curat" in name.lower()
-        )
         return cls(
             mouse=pipeline.Mouse(),
             session=pipeline.Session(),
-            recording=recording,
+            recording=pipeline.Recording(),
             volume=pipeline.VolumeRecording(),
             motion=pipeline.MotionCorrected(),
             rois=pipeline.ROI(),
             traces=pipeline.Trace(),
-            curated=curated,
+            curation=pipeline.Curation(),
         )
 
     def filter_attributes(self) -> dict[str, Any]:
@@ -87,8 +80,8 @@ class RecordingStatus:
     """What exists downstream of one recording.
 
     Each count is a number of rows (0 = not yet), or None when the table does not apply
-    to this kind of recording (e.g. volumes have no motion correction yet; ``curated``
-    until curation tables exist).
+    to this kind of recording (e.g. volumes have no motion correction yet). ``curated``
+    counts the curated versions of the recording's ROI sets.
     """
 
     motion: int | None = NOT_APPLICABLE
@@ -108,6 +101,8 @@ class RecordingStatus:
             return f"{self.n_rois}" if value == 1 else f"{self.n_rois} ({value} sets)"
         if column == "traces":
             return f"{value}"
+        if column == "curated":
+            return f"{value} version" if value == 1 else f"{value} versions"
         return "yes" if value == 1 else f"yes ({value})"
 
 
@@ -185,7 +180,7 @@ def _status(tables: PipelineTables, restricted: Any) -> dict[tuple, RecordingSta
     motion = _counts(restricted, tables.motion)
     rois = _counts(restricted, tables.rois, n_rois="max(n_rois)")
     traces = _counts(restricted, tables.traces)
-    curated: list[dict] = [_counts(restricted, t) for t in tables.curated]
+    curated = None if tables.curation is None else _counts(restricted, tables.curation)
     statuses = {}
     for row in restricted.proj().to_dicts():
         pk = _pk(restricted, row)
@@ -195,7 +190,7 @@ def _status(tables: PipelineTables, restricted: Any) -> dict[tuple, RecordingSta
             rois=roi.get("n", 0),
             n_rois=int(roi["n_rois"]) if roi.get("n_rois") is not None else None,
             traces=traces.get(pk, {}).get("n", 0),
-            curated=sum(c.get(pk, {}).get("n", 0) for c in curated) if curated else None,
+            curated=None if curated is None else curated.get(pk, {}).get("n", 0),
         )
     return statuses
 
