@@ -3,13 +3,19 @@ committed whole in one transaction, their traces made by ``populate``."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
 import datajoint as dj
 import numpy as np
 import pytest
-from conftest import tiff_session
+from conftest import _private_tmpdir, tiff_session
 
 from napari_photon import traces
 from napari_photon.pipeline import CurationError
@@ -262,3 +268,100 @@ def test_a_failure_inside_the_transaction_leaves_no_master_row(pipeline, monkeyp
     monkeypatch.undo()
     assert rows_in_schema(pipeline) == before
     assert not pipeline.connection.in_transaction
+
+
+MARIADB_SCRIPT = textwrap.dedent(
+    """
+    import json, threading, time, warnings
+    warnings.simplefilter("ignore")
+    import datajoint as dj
+    import numpy as np
+    from napari_photon import pipeline, synthetic
+
+    lab = pipeline.activate("photon_mariadb_curation")
+    key = {"mouse_id": 1, "session_date": "2026-11-25"}
+    lab.Mouse.insert1({"mouse_id": 1, "strain": "C57BL/6J", "sex": "M"})
+    lab.Session.insert1({**key, "experimenter": "Jane Doe", "notes": "MariaDB"})
+    folder = lab.session_folder(key)
+    folder.mkdir(parents=True)
+    truth = synthetic.make_movie(n_frames=40, shape=(48, 48), n_neurons=3, seed=5)
+    synthetic.write_tiff(folder / "a.tif", truth.movie)
+    lab.populate(key, tables=("Recording", "MotionCorrected", "ROI"))
+    roi_key = (lab.ROI & key).keys()[0]
+    squares = np.zeros((3, 48, 48), bool)
+    for i in range(3):
+        squares[i, 5 + 12 * i : 11 + 12 * i, 5:11] = True
+
+    info = lab.connection.conn_info
+    def connect():
+        return dj.Connection(info["host"], info["user"], info["passwd"], info["port"],
+                             info.get("ssl_input"), backend="mysql")
+    holder = connect()
+    lines = [pipeline.Pipeline(dj.Schema(lab.database, connection=connect())) for _ in "ab"]
+    results, errors = {}, []
+    def commit(line, name, n):
+        try:
+            results[name] = line.commit_curation(
+                roi_key, squares[:n], ["not cell"] * n, ["drawn"] * n, [[]] * n, curator=name)
+        except BaseException as error:
+            errors.append(repr(error))
+    holder.start_transaction()
+    holder.query((lab.ROI & roi_key).proj().make_sql() + " FOR UPDATE")
+    threads = [threading.Thread(target=commit, args=(line, name, n))
+               for line, name, n in zip(lines, "ab", (2, 3))]
+    for thread in threads:
+        thread.start()
+    waiting = ("SELECT count(*) FROM information_schema.processlist "
+               "WHERE info LIKE '%%FOR UPDATE' AND id <> CONNECTION_ID()")
+    deadline = time.monotonic() + 60
+    while holder.query(waiting).fetchone()[0] < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    both_waited = holder.query(waiting).fetchone()[0] == 2
+    holder.commit_transaction()
+    for thread in threads:
+        thread.join()
+    lab.populate(key, tables=("CuratedTrace",))
+    out = {
+        "both_waited": both_waited,
+        "errors": errors,
+        "ids": sorted(r["curation_id"] for r in results.values()),
+        "masks": {name: len(lab.Curation.Mask & r) for name, r in results.items()},
+        "labels": sorted(set((lab.Curation.Mask & roi_key).to_arrays("label"))),
+        "curated_traces": len(lab.CuratedTrace & roi_key),
+    }
+    print("RESULT" + json.dumps(out))
+    """
+)
+
+
+@pytest.mark.mariadb
+def test_concurrent_commits_on_mariadb(mariadb_server):
+    """The same race on MySQL/MariaDB, whose transactions read the snapshot they began
+    with: the ids must come from a locking read."""
+    home = _private_tmpdir("napari-photon-mariadb-curation-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJ_", "NAPARI_PHOTON_"))}
+    env.update(
+        DJ_BACKEND="mysql",
+        DJ_HOST=mariadb_server["host"],
+        DJ_PORT=str(mariadb_server["port"]),
+        DJ_USER=mariadb_server["user"],
+        DJ_PASS=mariadb_server["password"],
+        DJ_USE_TLS="False",
+        NAPARI_PHOTON_HOME=str(home),
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", MARIADB_SCRIPT],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
+    assert done.returncode == 0 and lines, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(lines[0][len("RESULT") :])
+    assert result["both_waited"] and result["errors"] == []
+    assert result["ids"] == [1, 2] and result["masks"] == {"a": 2, "b": 3}
+    assert result["labels"] == ["not cell"] and result["curated_traces"] == 5
