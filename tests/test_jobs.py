@@ -1,4 +1,4 @@
-"""``napari_photon.pipeline._jobs``: counts, cancellable populate with progress, retry."""
+"""``napari_photon.pipeline._jobs`` and ``_counts``: counts, cancellable populate with progress, retry."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from conftest import tiff_session, zarr_folders
 
 from napari_photon import synthetic
-from napari_photon.pipeline._jobs import _Progress
+from napari_photon.pipeline._protocol import RunFraction
 
 DATE = "2026-11-25"
 
@@ -32,7 +32,7 @@ def counts_of(pipeline, table, key):
 
 
 def test_progress_fraction_is_monotone_and_splits_stages():
-    p = _Progress(n_tables=2)
+    p = RunFraction(n_tables=2)
     seen = [p.start_table(0, n_keys=2), p.start_key(0)]
     # first key: unknown stage count, each new stage gets half of what is left
     seen += [p.stage("a", 5, 10), p.stage("a", 10, 10), p.stage("b", 0, 4), p.stage("b", 4, 4)]
