@@ -171,3 +171,21 @@ def test_failed_key_is_listed_and_retry_works_after_fixing(pipeline, store_root)
 def test_unknown_table_name_is_rejected(pipeline):
     with pytest.raises(ValueError, match="not an auto-populated"):
         pipeline.run_populate(tables=("Mouse",))
+
+
+def test_a_key_another_worker_reserved_is_skipped_and_the_table_goes_on(pipeline):
+    both = [new_session(pipeline), new_session(pipeline)]
+    events, taken = [], []
+    for event in pipeline.run_populate(both, tables=("Recording",)):
+        events.append(event)
+        if event.kind == "key-started" and not taken:
+            # another worker reserves it between this run's listing and its reservation
+            assert pipeline.Recording.jobs.reserve(event.key)
+            taken.append(event.key)
+    finished = [e for e in events if e.kind == "key-finished"]
+    assert [e.status for e in finished] == ["skipped", "done"]
+    assert finished[0].key == taken[0] and finished[1].key != taken[0]
+    assert len(pipeline.Recording & taken[0]) == 0
+    counts = pipeline.table_counts(pipeline.Recording, both)
+    assert (counts.done, counts.reserved, counts.pending, counts.error) == (1, 1, 0, 0)
+    (pipeline.Recording.jobs & taken[0]).delete_quick()

@@ -96,12 +96,12 @@ def serve(fd: int) -> None:
     try:
         from ..storage._options import write_options
         from ._activate import activate
-        from ._key_steps import populate_with_jobs
+        from ._key_steps import populate_reserved
         from ._protocol import execute
 
         pipeline = activate(spec.schema_name, connection=_connect_child(spec), store=spec.store)
         with write_options(chunk_budget=spec.chunk_budget, step=spec.step):
-            execute(pipeline, spec.plans, parent.emit, parent.stop.is_set, populate_with_jobs)
+            execute(pipeline, spec.plans, parent.emit, parent.stop.is_set, populate_reserved)
     except BaseException as exc:  # noqa: BLE001 - handed to the parent, raised there
         parent.send("error", _portable(exc))
     else:

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ._key_steps import populate_with_jobs
+from ._key_steps import populate_in_thread
 from ._protocol import PopulateEvent, TablePlan, execute
 
 __all__ = ["events_in_thread"]
@@ -47,7 +47,7 @@ def events_in_thread(
 
     def work() -> None:
         try:
-            execute(pipeline, plans, emit, stop, populate_with_jobs)
+            execute(pipeline, plans, emit, stop, populate_in_thread)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
             inbox.put(exc)
         finally:
