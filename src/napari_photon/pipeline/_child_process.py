@@ -27,13 +27,13 @@ def _quiet_declarations(record: logging.LogRecord) -> bool:
 
 
 def _connect_child(spec: ChildSpec) -> Any:
-    """In the child: adopt the parent's DataJoint settings and open the same connection."""
+    """In the child: adopt the parent's DataJoint settings (``dj.config`` sets them on the
+    global configuration, which a connection without ``config_override`` uses) and open
+    the same connection."""
     import datajoint as dj
-    import datajoint.instance
 
-    config = datajoint.instance._global_config
     for name in type(spec.config).model_fields:
-        setattr(config, name, getattr(spec.config, name))
+        setattr(dj.config, name, getattr(spec.config, name))
     info = spec.conn_info
     return dj.Connection(
         info["host"],
@@ -43,7 +43,6 @@ def _connect_child(spec: ChildSpec) -> Any:
         info.get("ssl_input"),
         database_name=info.get("database_name"),
         backend=spec.backend,
-        config_override=config,
     )
 
 
