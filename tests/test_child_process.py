@@ -223,21 +223,3 @@ def test_when_the_parent_dies_the_child_rolls_back_and_exits(pipeline, store_roo
     counts = pipeline.table_counts(pipeline.Recording, key)
     assert (counts.done, counts.pending, counts.error, counts.reserved) == (0, 1, 0, 0)
 
-
-def test_a_key_another_worker_reserved_is_skipped_and_the_table_goes_on(pipeline):
-    both = [new_session(pipeline), new_session(pipeline)]
-    events, taken = [], []
-    run = pipeline.run_populate(both, tables=("Recording",), separate_process=True)
-    for event in run:
-        events.append(event)
-        if event.kind == "key-started" and not taken:
-            # this process is the other worker: it reserves the key the child announced
-            assert pipeline.Recording.jobs.reserve(event.key)
-            taken.append(event.key)
-    finished = [e for e in events if e.kind == "key-finished"]
-    assert [e.status for e in finished] == ["skipped", "done"]
-    assert finished[0].key == taken[0] and finished[1].key != taken[0]
-    assert len(pipeline.Recording & taken[0]) == 0
-    counts = pipeline.table_counts(pipeline.Recording, both)
-    assert (counts.done, counts.reserved, counts.pending, counts.error) == (1, 1, 0, 0)
-    (pipeline.Recording.jobs & taken[0]).delete_quick()

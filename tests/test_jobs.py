@@ -1,4 +1,4 @@
-"""``napari_photon.pipeline._jobs`` and ``_counts``: counts, cancellable populate with progress, retry."""
+"""``napari_photon.pipeline``'s job model: counts, cancellable populate with progress, retry."""
 
 from __future__ import annotations
 
@@ -173,13 +173,18 @@ def test_unknown_table_name_is_rejected(pipeline):
         pipeline.run_populate(tables=("Mouse",))
 
 
-def test_a_key_another_worker_reserved_is_skipped_and_the_table_goes_on(pipeline):
+@pytest.mark.parametrize("separate_process", [False, True], ids=["thread", "child"])
+def test_a_key_another_worker_reserved_is_skipped_and_the_table_goes_on(
+    pipeline, separate_process
+):
     both = [new_session(pipeline), new_session(pipeline)]
     events, taken = [], []
-    for event in pipeline.run_populate(both, tables=("Recording",)):
+    run = pipeline.run_populate(both, tables=("Recording",), separate_process=separate_process)
+    for event in run:
         events.append(event)
         if event.kind == "key-started" and not taken:
-            # another worker reserves it between this run's listing and its reservation
+            # another worker (this process) reserves it between the run's listing and its
+            # reservation: in the child, DataJoint's populate(reserve_jobs=True) finds it taken
             assert pipeline.Recording.jobs.reserve(event.key)
             taken.append(event.key)
     finished = [e for e in events if e.kind == "key-finished"]

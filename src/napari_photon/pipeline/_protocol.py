@@ -198,7 +198,9 @@ class _Run:
         self.cancelled = False
         self.stage_lock = threading.Lock()
 
-    def make(self, instance: Any, key: dict, plan: TablePlan, where: dict) -> tuple[str, str | None]:
+    def make(
+        self, instance: Any, key: dict, plan: TablePlan, where: dict
+    ) -> tuple[str, str | None]:
         """Make one key with the key step, relaying its stages; (status, error message)."""
 
         def on_stage(stage: str, done: int, total: int) -> None:
