@@ -101,6 +101,12 @@ def serve(fd: int) -> None:
         pipeline = activate(spec.schema_name, connection=_connect_child(spec), store=spec.store)
         with write_options(chunk_budget=spec.chunk_budget, step=spec.step):
             execute(pipeline, spec.plans, parent.emit, parent.stop.is_set, populate_reserved)
+    except SystemExit as exc:  # SIGTERM, through DataJoint's populate: not the parent's exit
+        stopped = (
+            f"The populate process was stopped ({exc}); a key it was making was rolled back "
+            "and is back in the queue."
+        )
+        parent.send("error", PopulateProcessError(stopped))
     except BaseException as exc:  # noqa: BLE001 - handed to the parent, raised there
         parent.send("error", _portable(exc))
     else:

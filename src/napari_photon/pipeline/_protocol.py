@@ -16,7 +16,8 @@ on a main thread, the public jobs API around ``populate()`` in a helper thread.
 ``cancel`` is polled between keys and, inside ``make``, between chunks of frames, where
 it raises :class:`~napari_photon.storage.Cancelled`: DataJoint rolls the key back and
 records an error job, which the loop deletes -- a cancel is no failure of the key, which
-goes back to the queue -- and the run ends with ``cancelled`` events.
+goes back to the queue -- and the run ends with ``cancelled`` events. A ``SystemExit``
+(SIGTERM in DataJoint's populate) gives the key back the same way and ends the run.
 """
 
 from __future__ import annotations
@@ -211,8 +212,14 @@ class _Run:
                     PopulateEvent("stage", fraction, stage=stage, done=done, total=total, **where)
                 )
 
-        with reporting(progress=on_stage, cancel=self.stop):
-            outcome = self.step(instance, key, plan.restrictions)
+        try:
+            with reporting(progress=on_stage, cancel=self.stop):
+                outcome = self.step(instance, key, plan.restrictions)
+        except SystemExit:
+            # the worker is told to stop (DataJoint's populate turns SIGTERM into
+            # SystemExit, records an error job and re-raises): no failure of the key either
+            (jobs_table(instance) & key).delete_quick()
+            raise
         if outcome is True:
             if not instance & key:
                 return "empty", None  # make inserted nothing: the key stays to do
