@@ -156,6 +156,23 @@ def test_a_killed_child_is_reported_and_its_job_goes_back_to_the_queue(pipeline,
     assert [e.status for e in events if e.kind == "key-finished"] == ["done"]
 
 
+
+def test_a_terminated_child_rolls_back_and_its_job_goes_back_to_the_queue(pipeline, store_root):
+    key = new_session(pipeline, n_frames=80, shape=(64, 64))
+    before = zarr_folders(store_root)
+    with write_options(chunk_budget=4 * 4 * 64 * 64):
+        run = pipeline.run_populate(key, tables=("Recording",), separate_process=True)
+    with pytest.raises(PopulateProcessError, match=r"SIGTERM.*queue"):
+        for event in run:
+            if event.kind == "stage":  # DataJoint's populate turns SIGTERM into SystemExit
+                (child,) = child_processes()
+                child.terminate()
+    assert not child_processes()
+    assert len(pipeline.Recording & key) == 0
+    assert zarr_folders(store_root) == before  # rolled back and removed by the child itself
+    counts = pipeline.table_counts(pipeline.Recording, key)
+    assert (counts.done, counts.pending, counts.error, counts.reserved) == (0, 1, 0, 0)
+
 def test_restrictions_are_sent_as_values(pipeline):
     key = new_session(pipeline)
     with pytest.raises(TypeError, match="restrictions must be plain values"):
@@ -222,3 +239,4 @@ def test_when_the_parent_dies_the_child_rolls_back_and_exits(pipeline, store_roo
     assert zarr_folders(store_root) == before
     counts = pipeline.table_counts(pipeline.Recording, key)
     assert (counts.done, counts.pending, counts.error, counts.reserved) == (0, 1, 0, 0)
+

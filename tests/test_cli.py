@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 
 import pytest
-from conftest import _private_tmpdir
+from conftest import _private_tmpdir, tiff_session
 
 from napari_photon.db import EmbeddedPostgres
 
@@ -80,3 +81,30 @@ def test_unknown_table_is_refused(cli_home):
          "--table", "Nope"], env=env, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 2 and "unknown table(s) ['Nope']" in done.stdout
+
+
+def test_populate_counts_only_the_keys_this_worker_made(pipeline, photon_home, monkeypatch, capsys):
+    """Two workers with --reserve-jobs: the other one makes a key (and commits its row)
+    while this one is making its own; each says +1, not the table's row growth."""
+    from napari_photon.cli import _populate, main
+    from napari_photon.pipeline import reporting
+
+    keys = [tiff_session(pipeline, "W"), tiff_session(pipeline, "W")]
+    command = ("populate", "--schema", pipeline.database, "--table", "Recording", "--reserve-jobs")
+    other: list[str] = []
+
+    @contextlib.contextmanager
+    def other_worker_meanwhile(enabled: bool = True):
+        def progress(stage: str, done: int, total: int) -> None:
+            if not other:  # once, inside this worker's first make
+                other.append(run(photon_home, *command))
+
+        with reporting(progress=progress):
+            yield
+
+    monkeypatch.setattr(_populate, "terminal_progress", other_worker_meanwhile)
+    assert main(list(command)) == 0
+    out = capsys.readouterr().out
+    assert other and "Recording        +1 " in other[0], other
+    assert "Recording        +1 " in out and "errors: 0" in out, out
+    assert len(pipeline.Recording & keys) == 2  # one key each

@@ -1,4 +1,4 @@
-"""``napari_photon.pipeline._jobs``: counts, cancellable populate with progress, retry."""
+"""``napari_photon.pipeline``'s job model: counts, cancellable populate with progress, retry."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from conftest import tiff_session, zarr_folders
 
 from napari_photon import synthetic
-from napari_photon.pipeline._jobs import _Progress
+from napari_photon.pipeline._protocol import RunFraction
 
 DATE = "2026-11-25"
 
@@ -32,7 +32,7 @@ def counts_of(pipeline, table, key):
 
 
 def test_progress_fraction_is_monotone_and_splits_stages():
-    p = _Progress(n_tables=2)
+    p = RunFraction(n_tables=2)
     seen = [p.start_table(0, n_keys=2), p.start_key(0)]
     # first key: unknown stage count, each new stage gets half of what is left
     seen += [p.stage("a", 5, 10), p.stage("a", 10, 10), p.stage("b", 0, 4), p.stage("b", 4, 4)]
@@ -173,3 +173,26 @@ def test_failed_key_is_listed_and_retry_works_after_fixing(pipeline, store_root)
 def test_unknown_table_name_is_rejected(pipeline):
     with pytest.raises(ValueError, match="not an auto-populated"):
         pipeline.run_populate(tables=("Mouse",))
+
+
+@pytest.mark.parametrize("separate_process", [False, True], ids=["thread", "child"])
+def test_a_key_another_worker_reserved_is_skipped_and_the_table_goes_on(
+    pipeline, separate_process
+):
+    both = [new_session(pipeline), new_session(pipeline)]
+    events, taken = [], []
+    run = pipeline.run_populate(both, tables=("Recording",), separate_process=separate_process)
+    for event in run:
+        events.append(event)
+        if event.kind == "key-started" and not taken:
+            # another worker (this process) reserves it between the run's listing and its
+            # reservation: in the child, DataJoint's populate(reserve_jobs=True) finds it taken
+            assert pipeline.Recording.jobs.reserve(event.key)
+            taken.append(event.key)
+    finished = [e for e in events if e.kind == "key-finished"]
+    assert [e.status for e in finished] == ["skipped", "done"]
+    assert finished[0].key == taken[0] and finished[1].key != taken[0]
+    assert len(pipeline.Recording & taken[0]) == 0
+    counts = pipeline.table_counts(pipeline.Recording, both)
+    assert (counts.done, counts.reserved, counts.pending, counts.error) == (1, 1, 0, 0)
+    (pipeline.Recording.jobs & taken[0]).delete_quick()

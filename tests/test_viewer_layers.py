@@ -169,3 +169,26 @@ def test_window_screenshot(make_napari_viewer, saved, truth):
     gray = image[..., :3].astype(np.float64).mean(axis=-1)
     assert gray.std() > 10
     assert (gray > 20).mean() > 0.05
+
+
+def test_stepping_a_plain_to_dask_layer_keeps_napari_cache_small(make_napari_viewer, tmp_path):
+    """``viewer.add_image(movie.to_dask())``, the obvious call, with napari's own dask cache
+    on: stepping through the movie keeps about the frames shown, not whole shards."""
+    from napari.utils import resize_dask_cache
+
+    from napari_photon.storage import save_movie
+
+    frames, size = 600, 64
+    counts = np.random.default_rng(1).poisson(6, (frames, size, size)).astype(np.uint16)
+    movie = save_movie(tmp_path / "long.zarr", counts)
+    shard_bytes = movie.frames_per_chunk * size * size * 4
+    assert shard_bytes >= 100 * size * size * 4  # a shard holds many frames
+    viewer = make_napari_viewer()
+    cache = resize_dask_cache(64 * 2**20)  # napari's cache, on, with room for shards
+    cache.cache.clear()
+    viewer.add_image(movie.to_dask())
+    for t in range(0, 60):
+        viewer.dims.set_current_step(0, t)
+    held = cache.cache.total_bytes
+    assert held <= 8 * 60 * size * size * 4, held  # a few copies of the 60 frames shown
+    assert held < shard_bytes, held

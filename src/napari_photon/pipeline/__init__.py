@@ -19,11 +19,12 @@ Example
 from typing import Any
 
 from ._activate import DEFAULT_SCHEMA, NotActivated, activate, active, find, is_activated
-from ._child_process import PopulateProcessError
+from ._child_runner import PopulateProcessError
 from ._commit import CurationError
-from ._jobs import FailedKey, PopulateEvent, TableCounts, table_counts
+from ._counts import FailedKey, TableCounts, table_counts
 from ._pipeline import COMPUTED_NAMES, Pipeline
 from ._populate import PopulateResult
+from ._protocol import PopulateEvent
 from ._progress import reporting
 from ._report import StoredMovie
 from ._subjects import session_folder

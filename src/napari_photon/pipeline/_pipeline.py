@@ -7,7 +7,7 @@ from typing import Any
 import datajoint as dj
 
 from ..storage import collect_garbage
-from . import _commit, _jobs, _populate, _report
+from . import _commit, _counts, _jobs, _populate, _report
 from ._curation import declare_curation
 from ._imaging import declare_imaging
 from ._processing import declare_processing
@@ -116,12 +116,12 @@ class Pipeline:
         return collect_garbage(self.schema, **options)
 
     session_folder = staticmethod(session_folder)
-    table_counts = staticmethod(_jobs.table_counts)
+    table_counts = staticmethod(_counts.table_counts)
     populate = _populate.populate
     run_populate = _jobs.run_populate
     retry_failed = _jobs.retry_failed
-    job_counts = _jobs.job_counts
-    failed_keys = _jobs.failed_keys
-    auto_tables = _jobs.auto_tables
+    job_counts = _counts.job_counts
+    failed_keys = _counts.failed_keys
+    auto_tables = _counts.auto_tables
     stored_movies = _report.stored_movies
     commit_curation = _commit.commit_curation

@@ -1,4 +1,4 @@
-"""Populate the pipeline's auto-populated tables in dependency order."""
+"""Populate the pipeline's auto-populated tables in dependency order (``Table.populate``)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,26 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._counts import auto_tables
+from ._key_steps import populate_result
 
 
 @dataclass
 class PopulateResult:
-    """What one table's populate did."""
+    """What one table's populate did.
+
+    Attributes
+    ----------
+    table : str
+        Class name of the table.
+    done : int
+        Keys this call made (DataJoint's ``success_count``); rows other workers inserted
+        meanwhile do not count, and a key whose ``make`` inserts several rows counts once.
+    errors : list of (dict, str)
+        Keys whose ``make`` failed (with ``suppress_errors``), and the messages.
+    seconds : float
+        How long the table's populate took.
+    """
 
     table: str
     done: int = 0
@@ -43,32 +58,23 @@ def populate(
     display_progress : bool
         DataJoint's per-key progress bar.
     """
-    chosen = pipeline.auto_tables(tables)
     results = []
-    for table in chosen:
+    for table in auto_tables(pipeline, tables):
         start = time.perf_counter()
-        before = len(table())
-        outcome = table.populate(
-            *restrictions,
-            reserve_jobs=reserve_jobs,
-            suppress_errors=suppress_errors,
-            display_progress=display_progress,
+        made, errors = populate_result(
+            table.populate(
+                *restrictions,
+                reserve_jobs=reserve_jobs,
+                suppress_errors=suppress_errors,
+                display_progress=display_progress,
+            )
         )
-        errors = _errors(outcome)
         results.append(
             PopulateResult(
                 table=table.__name__,
-                done=len(table()) - before,
-                errors=errors,
+                done=made,
+                errors=[(dict(key), str(error)) for key, error in errors],
                 seconds=time.perf_counter() - start,
             )
         )
     return results
-
-
-def _errors(outcome: Any) -> list[tuple[dict, str]]:
-    if isinstance(outcome, dict):
-        return [(dict(k), str(e)) for k, e in outcome.get("error_list", [])]
-    if isinstance(outcome, list):
-        return [(dict(k), str(e)) for k, e in outcome]
-    return []
