@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from curation_helpers import SHAPE, disk_mask, sample_images, sample_masks, sample_set
 
-from napari_photon.curation import measure, metric_names
+from napari_photon.curation import measure, merge, metric_names
 from napari_photon.curation._metrics import assemble
 from napari_photon.rois import roi_metrics
 
@@ -48,6 +48,18 @@ def test_contrast_ring_leaves_out_the_other_rois_of_the_set():
     assert alone != pytest.approx(beside)
     expected = roi_metrics(np.array([disk_mask((30, 44), 6), neighbour]), images)["contrast"][0]
     assert beside == pytest.approx(expected)
+
+
+def test_an_action_measures_only_the_rois_it_made():
+    roiset = sample_set()
+    merged = merge(roiset, [2, 3])
+    expected = roi_metrics(merged.masks(), sample_images())
+    _close({k: v[[2]] for k, v in merged.metrics.items()}, expected, [2])
+    # untouched ROIs keep their values exactly (not re-measured)
+    for old, new in [(0, 0), (1, 1), (4, 3), (5, 4)]:
+        for name in roiset.metrics:
+            assert merged.metrics[name][new] == roiset.metrics[name][old] or (
+                np.isnan(merged.metrics[name][new]) and np.isnan(roiset.metrics[name][old]))
 
 
 def test_assemble_takes_rows_fills_new_ones_and_nan_for_unknown_names():
