@@ -59,3 +59,18 @@ def dense_label_image(masks: np.ndarray) -> np.ndarray:
     for i, mask in enumerate(masks):
         image[mask] = i + 1
     return image
+
+
+def scripted_actions() -> list[tuple[str, dict]]:
+    """One of every action, in an order that is valid from :func:`sample_set`."""
+    eraser = disk_mask((12, 12), 2)
+    return [
+        ("merge", {"ids": [0, 1]}),  # 5 ROIs: merged, then detected 2, 3, 4, 5
+        ("split_by_line", {"roi_id": 4, "p0": (0, 42), "p1": (47, 42)}),  # 6 ROIs
+        ("split_by_correlation", {"roi_id": 1}),  # 7 ROIs
+        ("draw", {"mask": disk_mask((40, 56), 3)}),  # 8 ROIs
+        ("erase", {"roi_id": 0, "mask": eraser}),
+        ("set_label", {"ids": [1, 2], "label": "not cell"}),
+        ("delete", {"ids": [3]}),  # 7 ROIs
+        ("relabel_where", {"metric": "area", "op": "<", "value": 40, "label": "unsure"}),
+    ]

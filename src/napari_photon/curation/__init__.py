@@ -8,6 +8,11 @@
   :func:`draw`, :func:`erase`, :func:`delete`, :func:`relabel_where` and its preview
   :func:`count_relabel`. Bad input raises :class:`CurationError` (``_errors``).
 * Metrics of new ROIs (``_metrics``): the detection's ``roi_metrics``, on a window.
+* :class:`CurationSession` (``_session``): unbounded undo/redo, change callbacks, and
+  the draft (``_draft``) saved atomically after every change.
+* Packed arrays (``_packing``) for drafts and storage.
+
+See ``docs/curation-model.md``.
 """
 
 from ._actions import (
@@ -23,27 +28,52 @@ from ._actions import (
     split_by_correlation,
     split_by_line,
 )
+from ._draft import (
+    Draft,
+    DraftInfo,
+    discard_draft,
+    draft_path,
+    drafts_for,
+    load_draft,
+    read_draft_info,
+    save_draft,
+)
 from ._errors import CurationError
 from ._metrics import measure, metric_names
+from ._packing import fingerprint, pack, unpack
 from ._roiset import LABELS, ORIGINS, CuratedRoi, RoiSet
+from ._session import Change, CurationSession
 
 __all__ = [
     "ACTIONS",
     "LABELS",
     "OPERATORS",
     "ORIGINS",
+    "Change",
     "CuratedRoi",
     "CurationError",
+    "CurationSession",
+    "Draft",
+    "DraftInfo",
     "RoiSet",
     "count_relabel",
     "delete",
+    "discard_draft",
+    "draft_path",
+    "drafts_for",
     "draw",
     "erase",
+    "fingerprint",
+    "load_draft",
     "measure",
     "merge",
     "metric_names",
+    "pack",
+    "read_draft_info",
     "relabel_where",
+    "save_draft",
     "set_label",
     "split_by_correlation",
     "split_by_line",
+    "unpack",
 ]
