@@ -10,7 +10,8 @@
 * Metrics of new ROIs (``_metrics``): the detection's ``roi_metrics``, on a window.
 * :class:`CurationSession` (``_session``): unbounded undo/redo, change callbacks, and
   the draft (``_draft``) saved atomically after every change.
-* Packed arrays (``_packing``) for drafts and storage.
+* Files: suite2p (``_suite2p``), ImageJ RoiSet zip (``_imagej``), CaImAn HDF5
+  (``_caiman``); packed arrays (``_packing``) for drafts and storage.
 
 See ``docs/curation-model.md``.
 """
@@ -28,6 +29,7 @@ from ._actions import (
     split_by_correlation,
     split_by_line,
 )
+from ._caiman import read_caiman
 from ._draft import (
     Draft,
     DraftInfo,
@@ -39,10 +41,12 @@ from ._draft import (
     save_draft,
 )
 from ._errors import CurationError
+from ._imagej import read_imagej, write_imagej
 from ._metrics import measure, metric_names
 from ._packing import fingerprint, pack, unpack
 from ._roiset import LABELS, ORIGINS, CuratedRoi, RoiSet
 from ._session import Change, CurationSession
+from ._suite2p import read_suite2p, write_suite2p
 
 __all__ = [
     "ACTIONS",
@@ -69,11 +73,16 @@ __all__ = [
     "merge",
     "metric_names",
     "pack",
+    "read_caiman",
     "read_draft_info",
+    "read_imagej",
+    "read_suite2p",
     "relabel_where",
     "save_draft",
     "set_label",
     "split_by_correlation",
     "split_by_line",
     "unpack",
+    "write_imagej",
+    "write_suite2p",
 ]
