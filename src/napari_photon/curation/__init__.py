@@ -12,6 +12,7 @@
   the draft (``_draft``) saved atomically after every change.
 * Files: suite2p (``_suite2p``), ImageJ RoiSet zip (``_imagej``), CaImAn HDF5
   (``_caiman``); packed arrays (``_packing``) for drafts and storage.
+* :class:`RoiClassifier` (``_classifier``): suggestions learnt from committed curations.
 
 See ``docs/curation-model.md``.
 """
@@ -30,6 +31,7 @@ from ._actions import (
     split_by_line,
 )
 from ._caiman import read_caiman
+from ._classifier import RoiClassifier, trace_features
 from ._draft import (
     Draft,
     DraftInfo,
@@ -59,6 +61,7 @@ __all__ = [
     "CurationSession",
     "Draft",
     "DraftInfo",
+    "RoiClassifier",
     "RoiSet",
     "count_relabel",
     "delete",
@@ -82,6 +85,7 @@ __all__ = [
     "set_label",
     "split_by_correlation",
     "split_by_line",
+    "trace_features",
     "unpack",
     "write_imagej",
     "write_suite2p",
