@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import CurationError
-from ._metrics import assemble, measure
+from ._metrics import assemble, measure, union
 from ._roiset import CuratedRoi, RoiSet, check_label, frozen_pixels
 from ._split import split_pixels
 
@@ -98,13 +98,6 @@ def _mask_pixels(roiset: RoiSet, mask: Any, action: str) -> np.ndarray:
     return frozen_pixels(pixels)
 
 
-def _coverage(rois: Sequence[CuratedRoi], shape: tuple[int, int]) -> np.ndarray:
-    flat = np.zeros(shape[0] * shape[1], bool)
-    if rois:
-        flat[np.concatenate([r.pixels for r in rois])] = True
-    return flat.reshape(shape)
-
-
 def _rebuild(roiset: RoiSet, rois: list[CuratedRoi], take: np.ndarray,
              positions: Sequence[int]) -> RoiSet:
     """The derived set: ``take[i]`` is the old row of ROI ``i``; ``positions`` are new."""
@@ -112,7 +105,8 @@ def _rebuild(roiset: RoiSet, rois: list[CuratedRoi], take: np.ndarray,
     take[list(positions)] = -1
     measured: dict[str, np.ndarray] = {}
     if roiset.metrics and positions:
-        coverage = None if roiset.images is None else _coverage(rois, roiset.shape)
+        coverage = None if roiset.images is None else union([r.pixels for r in rois],
+                                                             roiset.shape)
         measured = measure([rois[p].pixels for p in positions], roiset.shape, roiset.images,
                            coverage)
     return roiset._derive(tuple(rois), assemble(roiset.metrics, take, positions, measured))

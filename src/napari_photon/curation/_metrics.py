@@ -17,7 +17,7 @@ import numpy as np
 
 from ..rois import SummaryImages, roi_metrics
 
-__all__ = ["assemble", "measure", "metric_names"]
+__all__ = ["assemble", "measure", "metric_names", "union"]
 
 
 def metric_names(images: SummaryImages | None = None) -> tuple[str, ...]:
@@ -41,6 +41,14 @@ def _crop(images: SummaryImages, window: tuple[slice, slice]) -> SummaryImages:
         activity=None if images.activity is None else images.activity[window])
 
 
+def union(pixels: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """Bool (height, width): the pixels of any of the given ROIs."""
+    flat = np.zeros(int(shape[0]) * int(shape[1]), bool)
+    if len(pixels):
+        flat[np.concatenate([np.asarray(p) for p in pixels])] = True
+    return flat.reshape(shape)
+
+
 def measure(pixels: Sequence[np.ndarray], shape: tuple[int, int],
             images: SummaryImages | None = None, coverage: np.ndarray | None = None
             ) -> dict[str, np.ndarray]:
@@ -56,7 +64,7 @@ def measure(pixels: Sequence[np.ndarray], shape: tuple[int, int],
         For the image metrics (left out without it).
     coverage : ndarray of bool, shape (height, width), optional
         Pixels covered by any ROI of the whole set: ``contrast``'s ring leaves them out.
-        Default: the union of ``pixels``.
+        Default: the :func:`union` of ``pixels``.
 
     Returns
     -------
@@ -69,10 +77,7 @@ def measure(pixels: Sequence[np.ndarray], shape: tuple[int, int],
     pixel = (slice(0, 1), slice(0, 1))
     out = roi_metrics(np.zeros((n, 1, 1), bool), None if images is None else _crop(images, pixel))
     if images is not None and coverage is None:
-        flat = np.zeros(height * width, bool)
-        if n:
-            flat[np.concatenate([np.asarray(p) for p in pixels])] = True
-        coverage = flat.reshape(height, width)
+        coverage = union(pixels, (height, width))
     for i, roi_pixels in enumerate(pixels):
         ys, xs = np.divmod(np.asarray(roi_pixels, np.int64), width)
         if ys.size == 0:
