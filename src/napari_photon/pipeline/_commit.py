@@ -17,7 +17,7 @@ __all__ = ["CurationError", "commit_curation"]
 _SOURCE_COUNTS: dict[str, tuple[int, int | None]] = {
     "detected": (1, 1),  # kept from the parent set, maybe relabelled
     "merged": (2, None),
-    "split": (1, 1),
+    "split": (1, None),  # a part of one ROI, which may itself have been a merge
     "drawn": (0, 0),
     "imported": (0, None),
 }
@@ -161,7 +161,7 @@ def commit_curation(
         Per mask: ``'cell'``, ``'not cell'`` or ``'unsure'``.
     origins : sequence of str
         Per mask: ``'detected'`` (kept from the parent set; one source), ``'merged'``
-        (two or more), ``'split'`` (one), ``'drawn'`` (none) or ``'imported'``.
+        (two or more), ``'split'`` (the sources of the ROI it was cut from: one or more), ``'drawn'`` (none) or ``'imported'``.
     sources : sequence of int arrays
         Per mask: the roi_ids in the parent set it came from.
     curator : str
