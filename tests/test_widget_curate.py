@@ -139,3 +139,148 @@ def test_trace_cursor_follows_the_time_slider_and_a_click_moves_it(dock, qtbot, 
     qtbot.mouseClick(dock.plot.graphics.viewport(), Qt.MouseButton.LeftButton, pos=point)
     assert dock.viewer.dims.current_step[0] == 42
     assert dock.plot.frame == 42
+
+
+def _state(dock):
+    """The curated set as comparable values: label image, labels, origins, sources."""
+    rois = dock.model.rois
+    return (rois.label_image().tobytes(), rois.labels, rois.origins, rois.sources)
+
+
+def _key(qtbot, dock, key):
+    from qtpy.QtGui import QKeySequence
+
+    sequence = QKeySequence(key)[0]
+    window = dock.window()
+    window.activateWindow()
+    dock.table.view.setFocus()
+    qtbot.waitUntil(dock.table.view.hasFocus, timeout=5000)
+    qtbot.keyClick(dock.table.view, sequence.key(), sequence.keyboardModifiers())
+
+
+def _big(dock, n=1):
+    """roi_ids of the n largest ROIs (big enough to split)."""
+    areas = np.asarray(dock.model.rois.areas)
+    return [int(i) for i in np.argsort(-areas)[:n]]
+
+
+def _prepare(dock, name):
+    """Select what ``name`` needs and draw what it needs; returns nothing."""
+    shape = dock.model.shape
+    if name in ("accept", "reject", "unsure", "delete"):
+        dock.select([0, 1])
+    elif name == "merge":
+        dock.select([0, 1, 2])
+    elif name == "split":
+        dock.select(_big(dock))
+    elif name == "split_line":
+        roi = _big(dock)[0]
+        ys, xs = np.nonzero(dock.model.rois.mask(roi))
+        cx = float(np.median(xs))
+        dock.line_layer.add_lines(np.array([[ys.min() - 2.0, cx], [ys.max() + 2.0, cx]]))
+        dock.select([roi])
+    elif name == "add_drawn":
+        data = np.zeros(shape, np.uint8)
+        data[2:7, 2:8] = 1
+        dock.draw_layer.data = data
+    elif name == "erase":
+        roi = _big(dock)[0]
+        ys, xs = np.nonzero(dock.model.rois.mask(roi))
+        data = np.zeros(shape, np.uint8)
+        data[ys[:3], xs[:3]] = 1
+        dock.draw_layer.data = data
+        dock.select([roi])
+
+
+def _trigger(qtbot, dock, name, how):
+    """Run action ``name`` by its key or its button; wait for the dock to show the change."""
+    from napari_photon._widgets._curate_actions import ACTIONS
+
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        if how == "key":
+            _key(qtbot, dock, next(a.key for a in ACTIONS if a.name == name))
+        else:
+            dock.actions.buttons[name].click()
+
+
+EDITS = ("accept", "reject", "unsure", "merge", "split", "split_line", "add_drawn", "erase",
+         "delete")
+
+
+@pytest.mark.parametrize("how", ["key", "button"])
+@pytest.mark.parametrize("name", EDITS)
+def test_each_action_then_undo_and_redo(dock, qtbot, name, how):
+    from napari_photon._widgets._curate_actions import ACTIONS
+
+    keys = {a.name: a.key for a in ACTIONS}
+    if name in ("accept",):  # start from another label so accepting changes something
+        dock.select([0, 1])
+        with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+            dock.actions.buttons["reject"].click()
+    _prepare(dock, name)
+    before = _state(dock)
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        if how == "key":
+            _key(qtbot, dock, keys[name])
+        else:
+            dock.actions.buttons[name].click()
+    after = _state(dock)
+    assert after != before, dock.message.text()
+    assert dock.table.model.rowCount() == len(dock.model.rois)
+    np.testing.assert_array_equal(np.asarray(dock.layer.data), dock.model.label_image())
+    if name in ("accept", "reject", "unsure"):
+        label = {"accept": "cell", "reject": "not cell", "unsure": "unsure"}[name]
+        assert dock.model.rois.labels[0] == dock.model.rois.labels[1] == label
+        colors = dock.layer.colormap.color_dict
+        assert np.allclose(colors[1], __import__("napari_photon").browse.LABEL_COLORS[label])
+    _trigger(qtbot, dock, "undo", how)
+    assert _state(dock) == before
+    np.testing.assert_array_equal(np.asarray(dock.layer.data), dock.model.label_image())
+    _trigger(qtbot, dock, "redo", how)
+    assert _state(dock) == after
+
+
+def test_bad_input_says_so_and_changes_nothing(dock, qtbot):
+    before = _state(dock)
+    cases = [
+        ([0], "merge", "merge"),  # one ROI is no merge
+        ([], "accept", ""),  # nothing selected
+        ([0, 1], "split", "exactly one"),
+        ([0], "add_drawn", "Nothing is drawn"),
+        ([0], "split_line", "Draw a line"),
+    ]
+    for selection, name, words in cases:
+        dock.select(selection)
+        with qtbot.waitSignal(dock.failed, timeout=TIMEOUT) as failed:
+            dock.actions.buttons[name].click()
+        assert words.lower() in failed.args[0].lower()
+        assert dock.message.isVisible() and dock.message.text() == failed.args[0]
+        assert _state(dock) == before
+    # a polygon partly outside the frame
+    dock.line_layer.add_polygons(np.array([[-5.0, -5.0], [-5.0, 10.0], [10.0, 10.0]]))
+    with qtbot.waitSignal(dock.failed, timeout=TIMEOUT) as failed:
+        dock.actions.buttons["add_drawn"].click()
+    assert "outside the frame" in failed.args[0]
+    assert _state(dock) == before
+
+
+def test_bulk_relabel_previews_the_count(dock, qtbot):
+    bulk = dock.bulk
+    bulk.metric.setCurrentText("area")
+    areas = np.asarray(dock.model.rois.areas)
+    threshold = float(np.median(areas))
+    bulk.side.setCurrentText("below")
+    bulk.label.setCurrentText("not cell")
+    bulk.threshold.setValue(threshold)
+    expected = int((areas < threshold).sum())
+    assert bulk.preview.text().startswith(f"{expected} ROI(s)")
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        bulk.apply_button.click()
+    labels = np.array(dock.model.rois.labels)
+    assert (labels[areas < threshold] == "not cell").all()
+    assert (labels[areas >= threshold] == "cell").all()
+    dock.hide_rejected.setChecked(True)
+    assert dock.table.proxy.rowCount() == int((areas >= threshold).sum())
+    colors = dock.layer.colormap.color_dict
+    hidden = int(np.flatnonzero(areas < threshold)[0])
+    assert colors[hidden + 1][3] == 0

@@ -371,7 +371,7 @@ class CurateRois(QWidget):
 
     def _label_picked(self, _event: Any = None) -> None:
         value = int(self.layer.selected_label)
-        if value > 0 and self.model is not None and value - 1 in set(self.model.rois.roi_ids):
+        if self.model is not None and 0 < value <= len(self.model.rois):
             self.select([value - 1], source="layer")
 
     def _canvas_clicked(self, layer: Any, event: Any) -> None:

@@ -18,10 +18,10 @@ scripts and tests.
 
 from ._connection import ConnectionFailed, ConnectionInfo, connect_default, connect_server
 from ._curate import (
+    LABEL_COLORS,
     LABELS,
     CurateModel,
     CurationInputs,
-    DetectedRois,
     TraceStore,
     draft_path,
     load_curation,
@@ -76,10 +76,10 @@ from ._tree import (
 )
 
 __all__ = [
+    "LABEL_COLORS",
     "LABELS",
     "CurateModel",
     "CurationInputs",
-    "DetectedRois",
     "TraceStore",
     "draft_path",
     "load_curation",

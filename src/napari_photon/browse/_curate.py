@@ -19,14 +19,12 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 __all__ = [
     "LABELS",
-    "DetectedRois",
     "LABEL_COLORS",
     "TABLE_METRICS",
     "CurateModel",
@@ -259,77 +257,64 @@ def metric_colors(values: np.ndarray) -> np.ndarray:
 
 
 
-class DetectedRois:
-    """The detected masks as a read-only sparse set (what the dock shows before the
-    curation package's :class:`~napari_photon.curation.RoiSet` takes over): every ROI
-    labelled ``unsure``, origin ``detected``, source itself."""
 
-    def __init__(self, masks: np.ndarray) -> None:
-        masks = np.asarray(masks, dtype=bool)
-        self.shape = tuple(masks.shape[1:])
-        flat = masks.reshape(len(masks), -1)
-        self._pixels = [np.flatnonzero(m) for m in flat]
-        self.roi_ids = list(range(len(masks)))
-        self._image: np.ndarray | None = None
+def _summary(inputs: CurationInputs) -> Any:
+    """The ROI row's images as :class:`~napari_photon.rois.SummaryImages` (for the metrics
+    of new ROIs and the correlation split), or None when the row has none."""
+    from ..rois._summary import SummaryImages
 
-    def label(self, roi: int) -> str:
-        return "unsure"
-
-    def origin(self, roi: int) -> str:
-        return "detected"
-
-    def pixels(self, roi: int) -> np.ndarray:
-        """Flat (row-major) indices of the ROI's pixels."""
-        return self._pixels[roi]
-
-    def label_image(self) -> np.ndarray:
-        if self._image is None:
-            image = np.zeros(int(np.prod(self.shape)), dtype=np.uint32)
-            for roi, pixels in enumerate(self._pixels):
-                image[pixels] = roi + 1
-            self._image = image.reshape(self.shape)
-        return self._image
-
-    def roi_at(self, y: int, x: int) -> int | None:
-        value = int(self.label_image()[y, x])
-        return value - 1 if value else None
+    images = inputs.images
+    if "mean" not in images or "correlation" not in images:
+        return None
+    mean = np.asarray(images["mean"], np.float32)
+    return SummaryImages(mean=mean, max=np.asarray(images.get("max", mean), np.float32),
+                         std=np.zeros_like(mean), correlation=np.asarray(images["correlation"],
+                         np.float32), n_frames=inputs.n_frames)
 
 
 class CurateModel:
     """One recording's curation: the session and what the dock shows of it.
 
-    Every change goes through :attr:`session` (``apply``), so each is undone by
-    :meth:`undo`, redone by :meth:`redo` and saved in the draft file at once.
+    Every change goes through :attr:`session` (a
+    :class:`~napari_photon.curation.CurationSession`), so each is undone by :meth:`undo`,
+    redone by :meth:`redo` and saved in the draft file at once. ``roi_id`` is the position
+    in the current set (see :mod:`napari_photon.curation`).
 
     Parameters
     ----------
     inputs : CurationInputs
     draft : path, optional
-        The session's draft file (default :func:`draft_path`).
+        The session's draft file (default :func:`draft_path`); None keeps no draft.
     start : RoiSet, optional
-        The set to start from (default: the detected one).
+        The set to start from (default: the detected one, every ROI a cell).
     """
 
-    def __init__(self, inputs: CurationInputs, *, draft: str | Path | None = None,
+    def __init__(self, inputs: CurationInputs, *, draft: str | Path | None | bool = True,
                  start: Any = None) -> None:
+        from .. import curation
+
         self.inputs = inputs
-        self.draft = Path(draft) if draft is not None else draft_path(inputs.key, inputs.schema)
-        detected = inputs.rois if inputs.rois is not None else DetectedRois(inputs.masks)
+        if draft is True:
+            draft = draft_path(inputs.key, inputs.schema)
+        self.draft = Path(draft) if draft else None
+        detected = inputs.rois
+        if detected is None:
+            detected = curation.RoiSet.from_masks(inputs.masks, metrics=inputs.metrics,
+                                                  images=_summary(inputs))
         self.detected = detected
-        self._detected_hash = {
-            roi: _pixel_hash(detected.pixels(roi)) for roi in detected.roi_ids
-        }
-        self.session: Any = None  # the curation package's CurationSession, once merged
-        self._rois = start if start is not None else detected
-        self.probability: dict[int, float] = {}
-        self._metrics: dict[str, dict] = {}
+        self.session = curation.CurationSession(
+            start if start is not None else detected, self.draft,
+            source={k: str(v) for k, v in inputs.roi_key.items()},
+        )
+        self.probability: np.ndarray | None = None
         self._listeners: list[Callable[[], None]] = []
+        self.session.on_change(self._changed)
 
     # -- the set ---------------------------------------------------------------------------
     @property
     def rois(self) -> Any:
         """The current :class:`~napari_photon.curation.RoiSet`."""
-        return self.session.rois if self.session is not None else self._rois
+        return self.session.state
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -339,7 +324,8 @@ class CurateModel:
         """Call ``callback()`` after every change of the set (action, undo, redo)."""
         self._listeners.append(callback)
 
-    def _changed(self, *_args: Any) -> None:
+    def _changed(self, _change: Any = None) -> None:
+        self.probability = None
         for callback in list(self._listeners):
             callback()
 
@@ -350,65 +336,39 @@ class CurateModel:
     def roi_at(self, y: int, x: int) -> int | None:
         return self.rois.roi_at(int(y), int(x))
 
-    def is_detected(self, roi: int) -> bool:
-        """True when ``roi`` has the pixels of the detected ROI of that id."""
-        digest = self._detected_hash.get(int(roi))
-        return digest is not None and digest == _pixel_hash(self.rois.pixels(roi))
+    def detected_id(self, roi: int) -> int | None:
+        """The detected ROI whose pixels ``roi`` still has (its stored traces are its),
+        or None."""
+        item = self.rois[roi]
+        if item.origin != "detected" or len(item.sources) != 1:
+            return None
+        source = item.sources[0]
+        same = np.array_equal(self.detected[source].pixels, item.pixels)
+        return source if same else None
 
     # -- the table ---------------------------------------------------------------------------
-    def metrics_of(self, roi: int) -> dict[str, float]:
-        """Metrics of one ROI: the detection's when unchanged, else recomputed."""
-        if self.is_detected(roi):
-            return {k: v[roi] for k, v in self.inputs.metrics.items()}
-        pixels = self.rois.pixels(roi)
-        digest = _pixel_hash(pixels)
-        if digest not in self._metrics:
-            from ..rois import roi_metrics
-
-            mask = np.zeros(self.shape, dtype=bool)
-            mask.flat[pixels] = True
-            images = self.inputs.images
-            summary = None
-            if "mean" in images and "correlation" in images:
-                summary = SimpleNamespace(mean=images["mean"], correlation=images["correlation"],
-                                          activity=None)
-            found = {k: float(v[0]) for k, v in roi_metrics(mask[None], summary).items()}
-            computed = self.inputs.traces.cached(pixels)
-            if computed is not None:
-                found.update(computed["metrics"])
-            self._metrics[digest] = found
-        return self._metrics[digest]
-
     def columns(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """``(roi_ids, {name: values})`` for the table: label, probability (when
-        suggested), then the metrics."""
-        ids = np.asarray(self.rois.roi_ids, dtype=np.int64)
-        labels = np.array([self.rois.label(r) for r in ids], dtype=object)
-        names = [m for m in TABLE_METRICS if m in self.inputs.metrics]
-        names += sorted(m for m in self.inputs.metrics if m not in names and m not in _HIDDEN)
-        values = {name: np.full(len(ids), np.nan, np.float64) for name in names}
-        detected = np.array([self.is_detected(r) for r in ids], dtype=bool)
+        """``(roi_ids, {name: values})`` for the table: label, origin, probability (after
+        :meth:`suggest`), then the metrics."""
+        rois = self.rois
+        ids = np.arange(len(rois), dtype=np.int64)
+        columns: dict[str, np.ndarray] = {
+            "label": np.array(rois.labels, dtype=object),
+            "origin": np.array(rois.origins, dtype=object),
+        }
+        if self.probability is not None:
+            columns["probability"] = self.probability
+        names = [m for m in TABLE_METRICS if m in rois.metrics]
+        names += sorted(m for m in rois.metrics if m not in names and m not in _HIDDEN)
         for name in names:
-            source = np.asarray(self.inputs.metrics[name], dtype=np.float64)
-            values[name][detected] = source[ids[detected]]
-        for row in np.flatnonzero(~detected):
-            for name, value in self.metrics_of(int(ids[row])).items():
-                if name in values:
-                    values[name][row] = value
-        columns: dict[str, np.ndarray] = {"label": labels}
-        columns["origin"] = np.array([self.rois.origin(r) for r in ids], dtype=object)
-        if self.probability:
-            columns["probability"] = np.array([self.probability.get(int(r), np.nan) for r in ids])
-        columns.update(values)
+            columns[name] = np.asarray(rois.metrics[name], dtype=np.float64)
         return ids, columns
-
     # -- colours ---------------------------------------------------------------------------
     def colors(self, by: str = "label", *, hide_rejected: bool = False) -> dict:
         """``{label value: RGBA}`` of every ROI (value roi_id + 1), by its label or by a
         metric column; rejected ROIs transparent with ``hide_rejected``."""
-        ids, columns = self.columns() if by != "label" else (
-            np.asarray(self.rois.roi_ids, dtype=np.int64), {})
-        labels = [self.rois.label(int(r)) for r in ids]
+        ids, columns = self.columns()
+        labels = list(self.rois.labels)
         if by == "label":
             rgba = np.array([LABEL_COLORS.get(label, (0.6, 0.6, 0.6, 1.0)) for label in labels])
         else:
@@ -424,76 +384,70 @@ class CurateModel:
         """``{roi_id: {"fluorescence", "neuropil", "dff"}}`` of ``roi_ids``: stored rows
         for detected ROIs, computed from the corrected movie for the others."""
         roi_ids = [int(r) for r in roi_ids]
-        detected = [r for r in roi_ids if self.is_detected(r)]
-        found = self.inputs.traces.stored(detected)
+        sources = {r: self.detected_id(r) for r in roi_ids}
+        found = self.inputs.traces.stored([s for s in sources.values() if s is not None])
         out = {}
         for roi in roi_ids:
-            if roi in found:
-                out[roi] = found[roi]
+            if sources[roi] in found:
+                out[roi] = found[sources[roi]]
             else:
-                computed = self.inputs.traces.computed(self.rois.pixels(roi))
+                computed = self.inputs.traces.computed(self.rois[roi].pixels)
                 if computed is not None:
                     out[roi] = {k: computed[k] for k in TRACE_NAMES}
         return out
 
     # -- actions (through the curation session) ---------------------------------------------
-    def _session(self) -> Any:
-        if self.session is None:
-            raise LookupError(
-                "Editing needs the curation session (napari_photon.curation), which this "
-                "build does not have yet: the set can be looked at, not changed."
-            )
-        return self.session
-
+    # Each returns the roi_ids to select afterwards; bad input raises CurationError (a
+    # ValueError) and changes nothing.
     def set_label(self, roi_ids: Sequence[int], label: str) -> list[int]:
-        if not roi_ids:
-            raise ValueError("Select the ROIs to label first.")
-        self._session().set_label(list(roi_ids), label)
+        self.session.set_label(list(roi_ids), label)
         return list(roi_ids)
 
     def merge(self, roi_ids: Sequence[int]) -> list[int]:
-        if len(roi_ids) < 2:
-            raise ValueError(f"Select two or more ROIs to merge (selected: {len(roi_ids)}).")
-        return list(self._session().merge(list(roi_ids)))
+        self.session.merge(list(roi_ids))
+        return [min(roi_ids)]
 
     def split_by_correlation(self, roi: int) -> list[int]:
-        return list(self._session().split_by_correlation(roi, self.inputs.images["correlation"]))
+        image = self.inputs.images.get("correlation")
+        self.session.split_by_correlation(roi, image)
+        return [roi, len(self.rois) - 1]
 
     def split_by_line(self, roi: int, line: np.ndarray) -> list[int]:
-        return list(self._session().split_by_line(roi, line))
+        line = np.asarray(line, dtype=np.float64)
+        self.session.split_by_line(roi, tuple(line[0]), tuple(line[-1]))
+        return [roi, len(self.rois) - 1]
 
     def draw(self, mask: np.ndarray) -> list[int]:
-        return list(self._session().draw(mask))
+        self.session.draw(mask)
+        return [len(self.rois) - 1]
 
     def erase(self, roi: int, mask: np.ndarray) -> list[int]:
-        return list(self._session().erase(roi, mask))
+        self.session.erase(roi, mask)
+        return [roi]
 
     def delete(self, roi_ids: Sequence[int]) -> None:
-        if not roi_ids:
-            raise ValueError("Select the ROIs to delete first.")
-        self._session().delete(list(roi_ids))
+        self.session.delete(list(roi_ids))
 
     def count_relabel(self, metric: str, threshold: float, above: bool, label: str) -> int:
         """How many ROIs :meth:`relabel_where` would change."""
-        if self.session is None:
-            return 0
-        ids, columns = self.columns()
-        return int(self.session.count_relabel(ids, columns[metric], threshold, above, label))
+        if metric == "probability":
+            return 0 if self.probability is None else int(
+                ((self.probability > threshold) if above else (self.probability < threshold)).sum())
+        return self.session.count_relabel(metric, ">" if above else "<", threshold, label)
 
     def relabel_where(self, metric: str, threshold: float, above: bool, label: str) -> None:
-        ids, columns = self.columns()
-        self._session().relabel_where(ids, columns[metric], threshold, above, label)
+        """Label ``label`` the ROIs whose ``metric`` is above (or below) ``threshold``."""
+        self.session.relabel_where(metric, ">" if above else "<", threshold, label)
 
     def undo(self) -> None:
-        self._session().undo()
+        self.session.undo()
 
     def redo(self) -> None:
-        self._session().redo()
+        self.session.redo()
 
     def commit(self, *, curator: str, note: str = "") -> dict:
         """Store the set through ``Pipeline.commit_curation``, then populate its
         ``CuratedTrace``. Returns the new curation's key."""
-        self._session()
         pipeline = self.inputs.pipeline
         if pipeline is None or not hasattr(pipeline, "commit_curation"):
             raise LookupError("This pipeline has no curation tables (commit_curation) yet.")
