@@ -13,6 +13,7 @@ WIDGETS = {
     "Pipeline browser": "napari_photon._widgets._browser",
     "Process recording": "napari_photon._widgets._process",
     "Populate": "napari_photon._widgets._populate_dock",
+    "Curate ROIs": "napari_photon._widgets._curate",
 }
 
 

@@ -11,11 +11,22 @@ scripts and tests.
 * The tree: :func:`load_tree` gives Mouse -> Session -> Recording nodes with the status of
   downstream tables, restricted by a :class:`KeyFilter` parsed from the filter box.
 * Opening: :func:`open_recording` and :func:`recording_layers` give lazy layer data.
+* Curating: :func:`load_curation` and :class:`CurateModel` (the Curate ROIs dock).
 * Processing: :func:`steps`, :func:`preview`, :func:`commit`, run with progress and cancel
   by :func:`iterate_progress`.
 """
 
 from ._connection import ConnectionFailed, ConnectionInfo, connect_default, connect_server
+from ._curate import (
+    LABEL_COLORS,
+    LABELS,
+    CurateModel,
+    CurationInputs,
+    TraceStore,
+    draft_path,
+    load_curation,
+    metric_colors,
+)
 from ._filter import FilterError, KeyFilter, filterable_attributes
 from ._generic import RowNode, TableNode, load_tables, row_layers
 from ._open import (
@@ -65,6 +76,14 @@ from ._tree import (
 )
 
 __all__ = [
+    "LABEL_COLORS",
+    "LABELS",
+    "CurateModel",
+    "CurationInputs",
+    "TraceStore",
+    "draft_path",
+    "load_curation",
+    "metric_colors",
     "BACKENDS",
     "DISPLAYS",
     "METADATA_KEY",

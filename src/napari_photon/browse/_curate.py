@@ -1,0 +1,454 @@
+"""What the curation dock shows and does, without Qt: the model layer of "Curate ROIs".
+
+:func:`load_curation` reads a recording's ROI row (masks, metrics, summary images), its
+motion-corrected movie (lazy) and, per ROI on demand, its stored traces.
+:class:`CurateModel` holds the :class:`~napari_photon.curation.CurationSession` that
+curates that set (every action through the session: undo, redo, autosaved draft) and
+answers what the dock asks: the table's columns, the label colours, the traces of the
+selected ROIs, and the commit through ``Pipeline.commit_curation``.
+
+ROIs that the detection stored keep its metrics and traces; an ROI made in the dock
+(merged, split, drawn, erased) gets its shape and image metrics from
+:func:`napari_photon.rois.roi_metrics` at once, and its traces (and so ``snr``/``skew``)
+from :func:`napari_photon.traces.extract_all` on the corrected movie when first asked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "LABELS",
+    "LABEL_COLORS",
+    "TABLE_METRICS",
+    "CurateModel",
+    "CurationInputs",
+    "TraceStore",
+    "draft_path",
+    "load_curation",
+    "metric_colors",
+]
+
+#: the labels an ROI can carry
+LABELS = ("cell", "not cell", "unsure")
+#: RGBA colour of each label in the Labels layer
+LABEL_COLORS = {
+    "cell": (0.30, 0.85, 0.35, 1.0),
+    "not cell": (0.95, 0.30, 0.25, 1.0),
+    "unsure": (1.00, 0.80, 0.20, 1.0),
+}
+#: metrics shown first in the table (when present), then the others alphabetically
+TABLE_METRICS = ("area", "compactness", "snr", "skew", "correlation", "contrast", "solidity")
+#: metrics that only exist for a whole pipeline run, never recomputed per ROI
+_HIDDEN = ("centroid_y", "centroid_x", "seed_y", "seed_x", "anatomical", "touches_border")
+TRACE_NAMES = ("fluorescence", "neuropil", "dff")
+
+
+def _pixel_hash(pixels: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(pixels, dtype=np.int64).tobytes(),
+                           digest_size=12).hexdigest()
+
+
+class TraceStore:
+    """Traces per ROI: the stored ``Trace`` rows of the detected ROIs (read when asked),
+    or traces computed from the corrected movie for ROIs the curation made.
+
+    Parameters
+    ----------
+    fetch : callable(list of roi_id) -> {roi_id: {"fluorescence", "neuropil", "dff"}}
+        Reads stored traces of detected ROIs (empty when none stored).
+    photons : array-like (t, y, x) or None
+        Photon counts of the corrected movie, for computed traces.
+    shape : (height, width)
+    """
+
+    def __init__(self, fetch: Callable[[list[int]], dict], photons: Any, shape: tuple[int, int],
+                 frames_per_chunk: int = 64) -> None:
+        self._fetch = fetch
+        self.photons = photons
+        self.shape = tuple(shape)
+        self.frames_per_chunk = frames_per_chunk
+        self._computed: dict[str, dict] = {}
+
+    def stored(self, roi_ids: list[int]) -> dict[int, dict]:
+        return self._fetch(list(roi_ids)) if roi_ids else {}
+
+    def cached(self, pixels: np.ndarray) -> dict | None:
+        """Traces computed before for these pixels, or None."""
+        return self._computed.get(_pixel_hash(pixels))
+
+    def computed(self, pixels: np.ndarray) -> dict | None:
+        """Traces of the ROI of flat pixel indices ``pixels`` (cached by its pixels)."""
+        digest = _pixel_hash(pixels)
+        if digest in self._computed:
+            return self._computed[digest]
+        if self.photons is None or len(pixels) == 0:
+            return None
+        from .. import traces
+
+        mask = np.zeros(self.shape, dtype=bool)
+        mask.flat[pixels] = True
+        result = traces.extract_all(self.photons, mask[None],
+                                    frames_per_chunk=self.frames_per_chunk)
+        found = {name: getattr(result, name)[0] for name in TRACE_NAMES}
+        found["metrics"] = {k: float(v[0]) for k, v in traces.trace_metrics(result).items()}
+        self._computed[digest] = found
+        return found
+
+
+@dataclass
+class CurationInputs:
+    """A recording's detected ROIs and what comes with them.
+
+    Attributes
+    ----------
+    key : dict
+        The recording's key.
+    roi_key : dict
+        Key of the ROI row curated (recording + motion and ROI parameter ids).
+    schema : str
+    shape : (height, width)
+    masks : ndarray of bool (n, y, x) or None
+        Detected masks (``roi_id`` = index); None when the set came from elsewhere.
+    rois : RoiSet or None
+        The detected set as a RoiSet (made from ``masks`` when None).
+    metrics : dict of name -> (n,) array
+        Per detected ROI (``roi_metrics`` plus ``snr``/``skew`` of its traces).
+    images : dict of name -> 2D array
+        ``mean``, ``max``, ``correlation`` (and ``reference``) images.
+    corrected : PhotonMovie or None
+        The motion-corrected movie (lazy).
+    traces : TraceStore
+    n_frames : int
+    """
+
+    key: dict
+    roi_key: dict
+    schema: str
+    shape: tuple[int, int]
+    masks: np.ndarray | None
+    metrics: dict[str, np.ndarray]
+    images: dict[str, np.ndarray]
+    traces: TraceStore
+    corrected: Any = None
+    n_frames: int = 0
+    rois: Any = None
+    pipeline: Any = field(default=None, repr=False)
+
+
+def _stored_fetch(pipeline: Any, roi_key: dict) -> Callable[[list[int]], dict]:
+    def fetch(roi_ids: list[int]) -> dict:
+        table = pipeline.Trace & roi_key & [{"roi_id": int(r)} for r in roi_ids]
+        rows = table.fetch("roi_id", *TRACE_NAMES, as_dict=True)
+        return {int(r["roi_id"]): {n: r[n] for n in TRACE_NAMES} for r in rows}
+
+    return fetch
+
+
+def load_curation(pipeline: Any, key: dict, *, roi_key: dict | None = None) -> CurationInputs:
+    """Read what curating ``key``'s ROIs needs (movies stay lazy; traces are read later).
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+    key : dict
+        The recording's key (extra attributes restrict which ROI row: e.g. its
+        ``motion_params_id`` and ``roi_params_id``).
+    roi_key : dict, optional
+        Restrict the ROI row further.
+
+    Raises
+    ------
+    LookupError
+        When the recording has no ROI row yet.
+    """
+    from ._open import recording_key
+
+    query = pipeline.ROI & recording_key(key) & {
+        k: v for k, v in {**key, **(roi_key or {})}.items() if k in pipeline.ROI.primary_key
+    }
+    keys = query.keys(order_by=list(pipeline.ROI.primary_key), limit=1)
+    if not keys:
+        raise LookupError(f"recording {recording_key(key)} has no ROIs yet: detect them first")
+    found = dict(keys[0])
+    row = (pipeline.ROI & found).fetch1()
+    masks = np.asarray(row["roi_masks"], dtype=bool)
+    corrected = (pipeline.MotionCorrected & found).fetch1("corrected_movie")
+    images = {
+        name: np.asarray(row[f"{name}_image"])
+        for name in ("mean", "max", "correlation")
+        if row.get(f"{name}_image") is not None
+    }
+    metrics = {k: np.asarray(v) for k, v in (row.get("roi_metrics") or {}).items()}
+    metrics.update(_stored_trace_metrics(pipeline, found, len(masks)))
+    shape = tuple(masks.shape[1:]) if masks.ndim == 3 else tuple(corrected.shape[-2:])
+    return CurationInputs(
+        key=recording_key(found),
+        roi_key=found,
+        schema=pipeline.database,
+        shape=shape,
+        masks=masks,
+        metrics=metrics,
+        images=images,
+        corrected=corrected,
+        n_frames=int(corrected.shape[0]),
+        traces=TraceStore(_stored_fetch(pipeline, found), corrected.photons("algebraic"), shape,
+                          int(getattr(corrected, "frames_per_chunk", 64) or 64)),
+        pipeline=pipeline,
+    )
+
+
+def _stored_trace_metrics(pipeline: Any, roi_key: dict, n: int) -> dict[str, np.ndarray]:
+    """``snr``/``skew`` of the stored traces (NaN where none is stored)."""
+    from .. import traces
+
+    rows = (pipeline.Trace & roi_key).fetch("roi_id", *TRACE_NAMES, as_dict=True)
+    out = {"snr": np.full(n, np.nan, np.float32), "skew": np.full(n, np.nan, np.float32)}
+    rows = [r for r in rows if all(r[k] is not None for k in TRACE_NAMES)]
+    if not rows:
+        return out
+    ids = np.array([r["roi_id"] for r in rows])
+    result = traces.TraceResult(
+        fluorescence=np.stack([r["fluorescence"] for r in rows]),
+        neuropil=np.stack([r["neuropil"] for r in rows]),
+        dff=np.stack([r["dff"] for r in rows]),
+        baseline=np.zeros(0), neuropil_masks=np.zeros(0), params={},
+    )
+    for name, values in traces.trace_metrics(result).items():
+        if name in out:
+            out[name][ids] = values
+    return out
+
+
+def draft_path(key: dict, schema: str, root: str | Path | None = None) -> Path:
+    """Where the draft of a recording's curation lives (under the napari-photon home)."""
+    if root is None:
+        from ..db import home
+
+        root = home() / "curation-drafts"
+    name = "_".join(str(key[k]) for k in ("mouse_id", "session_date", "recording_num"))
+    return Path(root) / schema / f"{name}.json"
+
+
+#: viridis at 0, 1/4, 1/2, 3/4, 1 (linear in between)
+_VIRIDIS = np.array([[0.267, 0.005, 0.329], [0.229, 0.322, 0.546], [0.128, 0.567, 0.551],
+                     [0.369, 0.789, 0.383], [0.993, 0.906, 0.144]])
+
+
+def metric_colors(values: np.ndarray) -> np.ndarray:
+    """RGBA (n, 4) of ``values`` on a viridis scale between their 2nd and 98th percentiles
+    (missing values grey)."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(values)
+    out = np.tile(np.array([0.5, 0.5, 0.5, 1.0]), (len(values), 1))
+    if finite.any():
+        lo, hi = np.percentile(values[finite], (2, 98))
+        scaled = np.clip((values[finite] - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
+        anchors = np.linspace(0, 1, len(_VIRIDIS))
+        for channel in range(3):
+            out[finite, channel] = np.interp(scaled, anchors, _VIRIDIS[:, channel])
+    return out
+
+
+
+
+def _summary(inputs: CurationInputs) -> Any:
+    """The ROI row's images as :class:`~napari_photon.rois.SummaryImages` (for the metrics
+    of new ROIs and the correlation split), or None when the row has none."""
+    from ..rois._summary import SummaryImages
+
+    images = inputs.images
+    if "mean" not in images or "correlation" not in images:
+        return None
+    mean = np.asarray(images["mean"], np.float32)
+    return SummaryImages(mean=mean, max=np.asarray(images.get("max", mean), np.float32),
+                         std=np.zeros_like(mean), correlation=np.asarray(images["correlation"],
+                         np.float32), n_frames=inputs.n_frames)
+
+
+class CurateModel:
+    """One recording's curation: the session and what the dock shows of it.
+
+    Every change goes through :attr:`session` (a
+    :class:`~napari_photon.curation.CurationSession`), so each is undone by :meth:`undo`,
+    redone by :meth:`redo` and saved in the draft file at once. ``roi_id`` is the position
+    in the current set (see :mod:`napari_photon.curation`).
+
+    Parameters
+    ----------
+    inputs : CurationInputs
+    draft : path, optional
+        The session's draft file (default :func:`draft_path`); None keeps no draft.
+    start : RoiSet, optional
+        The set to start from (default: the detected one, every ROI a cell).
+    """
+
+    def __init__(self, inputs: CurationInputs, *, draft: str | Path | None | bool = True,
+                 start: Any = None) -> None:
+        from .. import curation
+
+        self.inputs = inputs
+        if draft is True:
+            draft = draft_path(inputs.key, inputs.schema)
+        self.draft = Path(draft) if draft else None
+        detected = inputs.rois
+        if detected is None:
+            detected = curation.RoiSet.from_masks(inputs.masks, metrics=inputs.metrics,
+                                                  images=_summary(inputs))
+        self.detected = detected
+        self.session = curation.CurationSession(
+            start if start is not None else detected, self.draft,
+            source={k: str(v) for k, v in inputs.roi_key.items()},
+        )
+        self.probability: np.ndarray | None = None
+        self._listeners: list[Callable[[], None]] = []
+        self.session.on_change(self._changed)
+
+    # -- the set ---------------------------------------------------------------------------
+    @property
+    def rois(self) -> Any:
+        """The current :class:`~napari_photon.curation.RoiSet`."""
+        return self.session.state
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.inputs.shape
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every change of the set (action, undo, redo)."""
+        self._listeners.append(callback)
+
+    def _changed(self, _change: Any = None) -> None:
+        self.probability = None
+        for callback in list(self._listeners):
+            callback()
+
+    def label_image(self) -> np.ndarray:
+        """(y, x) image: roi_id + 1 inside each ROI, 0 elsewhere."""
+        return self.rois.label_image()
+
+    def roi_at(self, y: int, x: int) -> int | None:
+        return self.rois.roi_at(int(y), int(x))
+
+    def detected_id(self, roi: int) -> int | None:
+        """The detected ROI whose pixels ``roi`` still has (its stored traces are its),
+        or None."""
+        item = self.rois[roi]
+        if item.origin != "detected" or len(item.sources) != 1:
+            return None
+        source = item.sources[0]
+        same = np.array_equal(self.detected[source].pixels, item.pixels)
+        return source if same else None
+
+    # -- the table ---------------------------------------------------------------------------
+    def columns(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """``(roi_ids, {name: values})`` for the table: label, origin, probability (after
+        :meth:`suggest`), then the metrics."""
+        rois = self.rois
+        ids = np.arange(len(rois), dtype=np.int64)
+        columns: dict[str, np.ndarray] = {
+            "label": np.array(rois.labels, dtype=object),
+            "origin": np.array(rois.origins, dtype=object),
+        }
+        if self.probability is not None:
+            columns["probability"] = self.probability
+        names = [m for m in TABLE_METRICS if m in rois.metrics]
+        names += sorted(m for m in rois.metrics if m not in names and m not in _HIDDEN)
+        for name in names:
+            columns[name] = np.asarray(rois.metrics[name], dtype=np.float64)
+        return ids, columns
+    # -- colours ---------------------------------------------------------------------------
+    def colors(self, by: str = "label", *, hide_rejected: bool = False) -> dict:
+        """``{label value: RGBA}`` of every ROI (value roi_id + 1), by its label or by a
+        metric column; rejected ROIs transparent with ``hide_rejected``."""
+        ids, columns = self.columns()
+        labels = list(self.rois.labels)
+        if by == "label":
+            rgba = np.array([LABEL_COLORS.get(label, (0.6, 0.6, 0.6, 1.0)) for label in labels])
+        else:
+            rgba = metric_colors(columns[by])
+        if hide_rejected and len(ids):
+            rgba[np.array([label == "not cell" for label in labels])] = (0, 0, 0, 0)
+        colors: dict = {None: (0, 0, 0, 0), 0: (0, 0, 0, 0)}
+        colors.update({int(r) + 1: tuple(c) for r, c in zip(ids, rgba, strict=True)})
+        return colors
+
+    # -- traces ----------------------------------------------------------------------------
+    def traces(self, roi_ids: Iterable[int]) -> dict[int, dict]:
+        """``{roi_id: {"fluorescence", "neuropil", "dff"}}`` of ``roi_ids``: stored rows
+        for detected ROIs, computed from the corrected movie for the others."""
+        roi_ids = [int(r) for r in roi_ids]
+        sources = {r: self.detected_id(r) for r in roi_ids}
+        found = self.inputs.traces.stored([s for s in sources.values() if s is not None])
+        out = {}
+        for roi in roi_ids:
+            if sources[roi] in found:
+                out[roi] = found[sources[roi]]
+            else:
+                computed = self.inputs.traces.computed(self.rois[roi].pixels)
+                if computed is not None:
+                    out[roi] = {k: computed[k] for k in TRACE_NAMES}
+        return out
+
+    # -- actions (through the curation session) ---------------------------------------------
+    # Each returns the roi_ids to select afterwards; bad input raises CurationError (a
+    # ValueError) and changes nothing.
+    def set_label(self, roi_ids: Sequence[int], label: str) -> list[int]:
+        self.session.set_label(list(roi_ids), label)
+        return list(roi_ids)
+
+    def merge(self, roi_ids: Sequence[int]) -> list[int]:
+        self.session.merge(list(roi_ids))
+        return [min(roi_ids)]
+
+    def split_by_correlation(self, roi: int) -> list[int]:
+        image = self.inputs.images.get("correlation")
+        self.session.split_by_correlation(roi, image)
+        return [roi, len(self.rois) - 1]
+
+    def split_by_line(self, roi: int, line: np.ndarray) -> list[int]:
+        line = np.asarray(line, dtype=np.float64)
+        self.session.split_by_line(roi, tuple(line[0]), tuple(line[-1]))
+        return [roi, len(self.rois) - 1]
+
+    def draw(self, mask: np.ndarray) -> list[int]:
+        self.session.draw(mask)
+        return [len(self.rois) - 1]
+
+    def erase(self, roi: int, mask: np.ndarray) -> list[int]:
+        self.session.erase(roi, mask)
+        return [roi]
+
+    def delete(self, roi_ids: Sequence[int]) -> None:
+        self.session.delete(list(roi_ids))
+
+    def count_relabel(self, metric: str, threshold: float, above: bool, label: str) -> int:
+        """How many ROIs :meth:`relabel_where` would change."""
+        if metric == "probability":
+            return 0 if self.probability is None else int(
+                ((self.probability > threshold) if above else (self.probability < threshold)).sum())
+        return self.session.count_relabel(metric, ">" if above else "<", threshold, label)
+
+    def relabel_where(self, metric: str, threshold: float, above: bool, label: str) -> None:
+        """Label ``label`` the ROIs whose ``metric`` is above (or below) ``threshold``."""
+        self.session.relabel_where(metric, ">" if above else "<", threshold, label)
+
+    def undo(self) -> None:
+        self.session.undo()
+
+    def redo(self) -> None:
+        self.session.redo()
+
+    def commit(self, *, curator: str, note: str = "") -> dict:
+        """Store the set through ``Pipeline.commit_curation``, then populate its
+        ``CuratedTrace``. Returns the new curation's key."""
+        pipeline = self.inputs.pipeline
+        if pipeline is None or not hasattr(pipeline, "commit_curation"):
+            raise LookupError("This pipeline has no curation tables (commit_curation) yet.")
+        raise NotImplementedError

@@ -1,0 +1,286 @@
+"""The Curate ROIs dock: a real napari viewer, a real pipeline on the embedded server."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_browse_tree import new_mouse
+
+TIMEOUT = 120_000
+
+
+def _open(viewer, pipeline, key):
+    """Add a recording's layers the way the browser does."""
+    from napari.layers import Layer
+
+    from napari_photon import browse
+
+    opened = browse.open_recording(browse.PipelineTables.from_pipeline(pipeline), "recording", key)
+    for data, kwargs, kind in browse.recording_layers(opened):
+        viewer.add_layer(Layer.create(data, kwargs, kind))
+
+
+@pytest.fixture
+def recording(pipeline):
+    """A recording with motion correction, ROIs and traces stored."""
+    session = new_mouse(pipeline, frames=60, size=64, neurons=8, radius=(4.0, 5.0), seed=21)
+    key = {**session, "recording_num": 1}
+    pipeline.populate(key, tables=(pipeline.MotionCorrected, pipeline.ROI, pipeline.Trace))
+    assert len(pipeline.ROI & key) == 1 and (pipeline.ROI & key).fetch1("n_rois") >= 4
+    return key
+
+
+@pytest.fixture
+def dock(make_napari_viewer, qtbot, pipeline, recording):
+    viewer = make_napari_viewer(show=True)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-photon", "Curate ROIs")
+    with qtbot.waitSignal(widget.loaded, timeout=TIMEOUT):
+        _open(viewer, pipeline, recording)
+    yield widget
+    qtbot.waitUntil(lambda: not widget.busy, timeout=TIMEOUT)
+
+
+def test_dock_shows_the_rois_in_layer_and_table(dock, pipeline, recording):
+    masks = (pipeline.ROI & recording).fetch1("roi_masks")
+    n = len(masks)
+    layer = dock.layer
+    assert layer.name.endswith("curation")
+    assert {k: str(v) for k, v in layer.metadata["key"].items()} == {
+        k: str(recording[k]) for k in ("mouse_id", "session_date", "recording_num")
+    }
+    # label value roi_id + 1 where each mask lies (the later one where masks overlap)
+    from napari_photon._viewer_layers import masks_to_labels
+
+    np.testing.assert_array_equal(np.asarray(layer.data), masks_to_labels(masks))
+    assert dock.table.model.rowCount() == n
+    names = dock.table.model.names
+    for metric in ("roi_id", "label", "area", "compactness", "snr", "skew"):
+        assert metric in names
+    areas = dock.table.model.columns["area"]
+    np.testing.assert_array_equal(areas, masks.sum(axis=(1, 2)))
+    # every ROI coloured (by label); the background transparent
+    colors = layer.colormap.color_dict
+    assert all(roi + 1 in colors for roi in range(n))
+
+
+def test_table_sorts_and_filters_by_a_metric(dock, pipeline, recording):
+    table = dock.table
+    column = table.model.names.index("area")
+    table.view.sortByColumn(column, __import__("qtpy").QtCore.Qt.SortOrder.DescendingOrder)
+    shown = [float(table.proxy.index(r, column).data()) for r in range(table.proxy.rowCount())]
+    assert shown == sorted(shown, reverse=True)
+    areas = table.model.columns["area"]
+    middle = float(np.median(areas))
+    table.set_filter("area", low=middle)
+    assert table.proxy.rowCount() == int((areas >= middle).sum())
+    assert f"{table.proxy.rowCount()} of {len(areas)}" in table.count_label.text()
+    table.clear_filters()
+    assert table.proxy.rowCount() == len(areas)
+
+
+def test_selection_is_shared_by_table_layer_and_traces(dock, qtbot, pipeline, recording):
+    table, layer = dock.table, dock.layer
+    table.view.clearSelection()
+    with qtbot.waitSignal(dock.tracesShown, timeout=TIMEOUT) as shown:
+        table.view.selectRow(2)
+    roi = table.selected()[0]
+    assert shown.args[0] == [roi]
+    assert layer.selected_label == roi + 1
+    assert dock.plot.shown == [roi] and dock.plot.curves() == 3  # F, neuropil, dF/F
+    stored = (pipeline.Trace & recording & {"roi_id": roi}).fetch1("fluorescence")
+    curve = dock.plot.fluorescence.listDataItems()[0]
+    np.testing.assert_allclose(curve.yData, stored, rtol=1e-6)
+
+    # picking a label in the layer (napari's own selected_label) selects that row
+    other = next(r for r in range(table.model.rowCount()) if r != roi)
+    with qtbot.waitSignal(dock.tracesShown, timeout=TIMEOUT):
+        layer.selected_label = other + 1
+    assert table.selected() == [other]
+
+    # a click on the canvas (pan/zoom mode) on an ROI's pixel selects it
+    from napari.utils.interactions import mouse_press_callbacks
+
+    from napari_photon._viewer_layers import masks_to_labels
+
+    masks = (pipeline.ROI & recording).fetch1("roi_masks")
+    y, x = np.argwhere(masks_to_labels(masks) == roi + 1)[0]
+    layer.mode = "pan_zoom"
+    with qtbot.waitSignal(dock.tracesShown, timeout=TIMEOUT):
+        dock.viewer.cursor.position = (0, float(y), float(x))
+        mouse_press_callbacks(layer, _press(dock.viewer))
+    assert dock.selected == [roi] and table.selected() == [roi]
+
+
+def _press(viewer):
+    """A napari mouse-press event at the viewer's cursor position."""
+    from napari.utils._proxies import ReadOnlyWrapper
+    from vispy.app.canvas import MouseEvent
+
+    event = MouseEvent(type="mouse_press", pos=(0, 0), modifiers=(), button=1)
+    event.position = viewer.cursor.position
+    event.view_direction = None
+    event.dims_displayed = [1, 2]
+    return ReadOnlyWrapper(event, exceptions=("handled",))
+
+
+def test_trace_cursor_follows_the_time_slider_and_a_click_moves_it(dock, qtbot, recording):
+    from qtpy.QtCore import QPointF, Qt
+
+    dock.table.view.clearSelection()
+    with qtbot.waitSignal(dock.tracesShown, timeout=TIMEOUT):
+        dock.table.view.selectRow(0)
+    dock.viewer.dims.set_current_step(0, 17)
+    assert dock.plot.frame == 17
+    qtbot.waitExposed(dock.plot.graphics)
+    box = dock.plot.dff.getViewBox()
+    box.setXRange(0, 59, padding=0)
+    scene = box.mapViewToScene(QPointF(42.0, float(np.mean(box.viewRange()[1]))))
+    point = dock.plot.graphics.mapFromScene(scene)
+    qtbot.mouseClick(dock.plot.graphics.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert dock.viewer.dims.current_step[0] == 42
+    assert dock.plot.frame == 42
+
+
+def _state(dock):
+    """The curated set as comparable values: label image, labels, origins, sources."""
+    rois = dock.model.rois
+    return (rois.label_image().tobytes(), rois.labels, rois.origins, rois.sources)
+
+
+def _key(qtbot, dock, key):
+    from qtpy.QtGui import QKeySequence
+
+    sequence = QKeySequence(key)[0]
+    window = dock.window()
+    window.activateWindow()
+    dock.table.view.setFocus()
+    qtbot.waitUntil(dock.table.view.hasFocus, timeout=5000)
+    qtbot.keyClick(dock.table.view, sequence.key(), sequence.keyboardModifiers())
+
+
+def _big(dock, n=1):
+    """roi_ids of the n largest ROIs (big enough to split)."""
+    areas = np.asarray(dock.model.rois.areas)
+    return [int(i) for i in np.argsort(-areas)[:n]]
+
+
+def _prepare(dock, name):
+    """Select what ``name`` needs and draw what it needs; returns nothing."""
+    shape = dock.model.shape
+    if name in ("accept", "reject", "unsure", "delete"):
+        dock.select([0, 1])
+    elif name == "merge":
+        dock.select([0, 1, 2])
+    elif name == "split":
+        dock.select(_big(dock))
+    elif name == "split_line":
+        roi = _big(dock)[0]
+        ys, xs = np.nonzero(dock.model.rois.mask(roi))
+        cx = float(np.median(xs))
+        dock.line_layer.add_lines(np.array([[ys.min() - 2.0, cx], [ys.max() + 2.0, cx]]))
+        dock.select([roi])
+    elif name == "add_drawn":
+        data = np.zeros(shape, np.uint8)
+        data[2:7, 2:8] = 1
+        dock.draw_layer.data = data
+    elif name == "erase":
+        roi = _big(dock)[0]
+        ys, xs = np.nonzero(dock.model.rois.mask(roi))
+        data = np.zeros(shape, np.uint8)
+        data[ys[:3], xs[:3]] = 1
+        dock.draw_layer.data = data
+        dock.select([roi])
+
+
+def _trigger(qtbot, dock, name, how):
+    """Run action ``name`` by its key or its button; wait for the dock to show the change."""
+    from napari_photon._widgets._curate_actions import ACTIONS
+
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        if how == "key":
+            _key(qtbot, dock, next(a.key for a in ACTIONS if a.name == name))
+        else:
+            dock.actions.buttons[name].click()
+
+
+EDITS = ("accept", "reject", "unsure", "merge", "split", "split_line", "add_drawn", "erase",
+         "delete")
+
+
+@pytest.mark.parametrize("how", ["key", "button"])
+@pytest.mark.parametrize("name", EDITS)
+def test_each_action_then_undo_and_redo(dock, qtbot, name, how):
+    from napari_photon._widgets._curate_actions import ACTIONS
+
+    keys = {a.name: a.key for a in ACTIONS}
+    if name in ("accept",):  # start from another label so accepting changes something
+        dock.select([0, 1])
+        with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+            dock.actions.buttons["reject"].click()
+    _prepare(dock, name)
+    before = _state(dock)
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        if how == "key":
+            _key(qtbot, dock, keys[name])
+        else:
+            dock.actions.buttons[name].click()
+    after = _state(dock)
+    assert after != before, dock.message.text()
+    assert dock.table.model.rowCount() == len(dock.model.rois)
+    np.testing.assert_array_equal(np.asarray(dock.layer.data), dock.model.label_image())
+    if name in ("accept", "reject", "unsure"):
+        label = {"accept": "cell", "reject": "not cell", "unsure": "unsure"}[name]
+        assert dock.model.rois.labels[0] == dock.model.rois.labels[1] == label
+        colors = dock.layer.colormap.color_dict
+        assert np.allclose(colors[1], __import__("napari_photon").browse.LABEL_COLORS[label])
+    _trigger(qtbot, dock, "undo", how)
+    assert _state(dock) == before
+    np.testing.assert_array_equal(np.asarray(dock.layer.data), dock.model.label_image())
+    _trigger(qtbot, dock, "redo", how)
+    assert _state(dock) == after
+
+
+def test_bad_input_says_so_and_changes_nothing(dock, qtbot):
+    before = _state(dock)
+    cases = [
+        ([0], "merge", "merge"),  # one ROI is no merge
+        ([], "accept", ""),  # nothing selected
+        ([0, 1], "split", "exactly one"),
+        ([0], "add_drawn", "Nothing is drawn"),
+        ([0], "split_line", "Draw a line"),
+    ]
+    for selection, name, words in cases:
+        dock.select(selection)
+        with qtbot.waitSignal(dock.failed, timeout=TIMEOUT) as failed:
+            dock.actions.buttons[name].click()
+        assert words.lower() in failed.args[0].lower()
+        assert dock.message.isVisible() and dock.message.text() == failed.args[0]
+        assert _state(dock) == before
+    # a polygon partly outside the frame
+    dock.line_layer.add_polygons(np.array([[-5.0, -5.0], [-5.0, 10.0], [10.0, 10.0]]))
+    with qtbot.waitSignal(dock.failed, timeout=TIMEOUT) as failed:
+        dock.actions.buttons["add_drawn"].click()
+    assert "outside the frame" in failed.args[0]
+    assert _state(dock) == before
+
+
+def test_bulk_relabel_previews_the_count(dock, qtbot):
+    bulk = dock.bulk
+    bulk.metric.setCurrentText("area")
+    areas = np.asarray(dock.model.rois.areas)
+    threshold = float(np.median(areas))
+    bulk.side.setCurrentText("below")
+    bulk.label.setCurrentText("not cell")
+    bulk.threshold.setValue(threshold)
+    expected = int((areas < threshold).sum())
+    assert bulk.preview.text().startswith(f"{expected} ROI(s)")
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        bulk.apply_button.click()
+    labels = np.array(dock.model.rois.labels)
+    assert (labels[areas < threshold] == "not cell").all()
+    assert (labels[areas >= threshold] == "cell").all()
+    dock.hide_rejected.setChecked(True)
+    assert dock.table.proxy.rowCount() == int((areas >= threshold).sum())
+    colors = dock.layer.colormap.color_dict
+    hidden = int(np.flatnonzero(areas < threshold)[0])
+    assert colors[hidden + 1][3] == 0
