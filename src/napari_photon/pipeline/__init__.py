@@ -48,6 +48,7 @@ _ACTIVE_ATTRIBUTES = frozenset(
         "job_counts",
         "failed_keys",
         "auto_tables",
+        "release_orphans",
         "stored_movies",
         "tables",
         "computed",

@@ -7,7 +7,7 @@ from typing import Any
 import datajoint as dj
 
 from ..storage import collect_garbage
-from . import _counts, _jobs, _populate, _report
+from . import _counts, _jobs, _orphans, _populate, _report
 from ._imaging import declare_imaging
 from ._processing import declare_processing
 from ._subjects import declare_subjects, session_folder
@@ -111,3 +111,4 @@ class Pipeline:
     failed_keys = _counts.failed_keys
     auto_tables = _counts.auto_tables
     stored_movies = _report.stored_movies
+    release_orphans = _orphans.release_pipeline_orphans
