@@ -49,6 +49,7 @@ _ACTIVE_ATTRIBUTES = frozenset(
         "failed_keys",
         "auto_tables",
         "release_orphans",
+        "run_worker",
         "stored_movies",
         "tables",
         "computed",

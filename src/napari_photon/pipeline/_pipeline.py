@@ -7,7 +7,7 @@ from typing import Any
 import datajoint as dj
 
 from ..storage import collect_garbage
-from . import _counts, _jobs, _orphans, _populate, _report
+from . import _counts, _jobs, _orphans, _populate, _report, _worker
 from ._imaging import declare_imaging
 from ._processing import declare_processing
 from ._subjects import declare_subjects, session_folder
@@ -112,3 +112,4 @@ class Pipeline:
     auto_tables = _counts.auto_tables
     stored_movies = _report.stored_movies
     release_orphans = _orphans.release_pipeline_orphans
+    run_worker = _worker.run_worker
