@@ -52,6 +52,8 @@ _ACTIVE_ATTRIBUTES = frozenset(
         "job_counts",
         "failed_keys",
         "auto_tables",
+        "release_orphans",
+        "run_worker",
         "stored_movies",
         "tables",
         "computed",

@@ -11,6 +11,7 @@ Pure Python (no Qt): the napari Populate dock, the runners and scripts share it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -132,12 +133,28 @@ def _todo(table: Any, restrictions: Sequence[Any]) -> Any:
 _DECLARE_LOCK = threading.Lock()
 
 
-def jobs_table(table: Any) -> Any:
+def jobs_table(table: Any, timeout: float = 30.0) -> Any:
     """``table.jobs``, whose first access declares the ``~~table`` jobs table: serialized,
     because two threads doing it at once (the populate dock counting while a worker
-    populates) both try to create it and one fails on the existing index."""
+    populates) both try to create it and one fails on the existing index. Two processes
+    can still race (two workers started together): the one that fails waits, up to
+    ``timeout`` seconds, for the other's table."""
     with _DECLARE_LOCK:
-        return table.jobs
+        try:
+            return table.jobs
+        except Exception:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    jobs = table.jobs
+                    if jobs.is_declared:
+                        return jobs
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
 
 def _open_jobs(table: Any, restrictions: Sequence[Any]) -> Any:

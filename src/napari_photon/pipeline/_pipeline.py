@@ -7,7 +7,7 @@ from typing import Any
 import datajoint as dj
 
 from ..storage import collect_garbage
-from . import _commit, _counts, _jobs, _populate, _report
+from . import _commit, _counts, _jobs, _orphans, _populate, _report, _worker
 from ._curation import declare_curation
 from ._imaging import declare_imaging
 from ._processing import declare_processing
@@ -125,3 +125,5 @@ class Pipeline:
     auto_tables = _counts.auto_tables
     stored_movies = _report.stored_movies
     commit_curation = _commit.commit_curation
+    release_orphans = _orphans.release_pipeline_orphans
+    run_worker = _worker.run_worker

@@ -8,6 +8,7 @@ from typing import Any
 
 from ._counts import auto_tables
 from ._key_steps import populate_result
+from ._orphans import release_orphans
 
 
 @dataclass
@@ -52,7 +53,8 @@ def populate(
     tables : tuple of table classes
         Subset to populate; order does not matter.
     reserve_jobs : bool
-        Use DataJoint's jobs table so several workers can share the work.
+        Use DataJoint's jobs table so several workers can share the work. Keys reserved
+        by workers that are gone go back to pending first (:mod:`._orphans`).
     suppress_errors : bool
         Record failing keys (in the jobs table when reserving) and go on.
     display_progress : bool
@@ -61,6 +63,8 @@ def populate(
     results = []
     for table in auto_tables(pipeline, tables):
         start = time.perf_counter()
+        if reserve_jobs:
+            release_orphans(table)
         made, errors = populate_result(
             table.populate(
                 *restrictions,

@@ -5,7 +5,8 @@ Every way of populating with progress goes through :func:`execute`: the in-threa
 on a process's main thread. Per table of the run it
 
 1. clears the error jobs first when the plan says so (a retry),
-2. refreshes the table's DataJoint jobs table and lists its pending keys,
+2. returns the keys reserved by dead workers to pending (:func:`~._orphans.release_orphans`),
+   refreshes the table's DataJoint jobs table and lists its pending keys,
 3. per key: ``key-started``; one *key step* reserves the key, calls ``make`` in a
    transaction and marks the job complete or failed (``stage`` events come from ``make``
    through :func:`~._progress.reporting`); ``key-finished``,
@@ -30,6 +31,7 @@ from typing import Any, Literal
 from ..storage import Cancelled
 from ._counts import TableCounts, clear_errors, jobs_table, refresh_pending, table_counts
 from ._key_steps import KeyStep, error_message
+from ._orphans import release_orphans
 from ._progress import reporting
 
 __all__ = ["EventKind", "PopulateEvent", "RunFraction", "TablePlan", "execute"]
@@ -242,6 +244,7 @@ class _Run:
         base = {"table": plan.table, "table_index": index, "n_tables": n_tables}
         if plan.clear_errors:
             clear_errors(instance, plan.restrictions)
+        release_orphans(instance)
         keys = refresh_pending(instance, plan.restrictions)
         n_keys = len(keys)
         fraction = self.fraction.start_table(index, n_keys)

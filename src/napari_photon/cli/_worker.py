@@ -1,0 +1,76 @@
+"""``napari-photon worker``: make pending keys until a limit or a signal, one line per key."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import threading
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "worker",
+        help="make pending keys of every table, polling, as one of many workers",
+        description="A long-running worker: every auto-populated table in dependency order, "
+        "keys reserved in DataJoint's jobs table (any number of workers on any machines "
+        "share one database server and store), keys of dead workers given back. Stops "
+        "cleanly on SIGTERM or Ctrl-C: the key being made is rolled back and pending again.",
+    )
+    parser.add_argument("--schema", default=None, help="pipeline schema (default: calcium_imaging)")
+    parser.add_argument("--table", action="append", default=[], help="only these tables")
+    parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                        help="stop after this many seconds (the key being made is rolled back)")
+    parser.add_argument("--max-keys", type=int, default=None, metavar="N",
+                        help="stop after N keys made or failed")
+    parser.add_argument("--poll", type=float, default=10.0, metavar="SECONDS",
+                        help="wait between looks for new work (default 10)")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM / SIGINT set ``stop``; a second one acts as usual (ends the process)."""
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()  # no print here: the main thread may be inside one
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _line(report: Any) -> str:
+    key = " ".join(f"{k}={v}" for k, v in report.key.items())
+    text = f"{report.table:<16} {key:<40} {report.status:<9} {report.seconds:7.1f} s"
+    return f"{text}  {report.error}" if report.error else text
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import pipeline
+
+    chosen = pipeline.activate(args.schema or pipeline.DEFAULT_SCHEMA)
+    names = {t.__name__ for t in chosen.computed}
+    unknown = [t for t in args.table if t not in names]
+    if unknown:
+        print(f"unknown table(s) {unknown}; choose from {sorted(names)}")
+        return 2
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    tables = args.table or sorted(names, key=[t.__name__ for t in chosen.computed].index)
+    print(f"worker {platform.node()} pid {os.getpid()} on {chosen.database}: "
+          f"{', '.join(tables)}", flush=True)
+    summary = chosen.run_worker(
+        tables=tuple(args.table),
+        time_limit=args.time_limit,
+        max_keys=args.max_keys,
+        poll=args.poll,
+        stop=stop,
+        on_key=lambda report: print(_line(report), flush=True),
+    )
+    print(f"worker stopped ({summary.reason}): {summary.made} made, {summary.errors} errors",
+          flush=True)
+    return 0
