@@ -284,3 +284,100 @@ def test_bulk_relabel_previews_the_count(dock, qtbot):
     colors = dock.layer.colormap.color_dict
     hidden = int(np.flatnonzero(areas < threshold)[0])
     assert colors[hidden + 1][3] == 0
+
+
+# -- commit and versions -------------------------------------------------------------------------
+def _commit(qtbot, dock, curator, note=""):
+    """Commit through the Commit panel; returns the new version's key."""
+    dock.commit_panel.curator.setText(curator)
+    dock.commit_panel.note.setText(note)
+    with qtbot.waitSignal(dock.committed, timeout=TIMEOUT) as done:
+        dock.commit_panel.commit_button.click()
+    qtbot.waitUntil(lambda: not dock.busy, timeout=TIMEOUT)
+    return done.args[0]
+
+
+def test_commit_stores_the_version_its_masks_and_traces(dock, qtbot, pipeline, recording):
+    from napari_photon import browse
+    from napari_photon._widgets._changes import pipeline_changes
+
+    n = len(dock.model.rois)
+    dock.select([0, 1])
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        dock.actions.buttons["merge"].click()
+    dock.select([2])
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        dock.actions.buttons["reject"].click()
+    state = dock.model.rois
+    heard = []
+    pipeline_changes().changed.connect(lambda schema, origin: heard.append((schema, origin)))
+    key = _commit(qtbot, dock, "ada", "merged 0 and 1")
+
+    assert (pipeline.database, dock) in heard
+    row = (pipeline.Curation & key).fetch1()
+    assert (row["curator"], row["note"]) == ("ada", "merged 0 and 1")
+    assert row["parent_curation_id"] is None and row["parent_kind"] == "detected"
+    stored = (pipeline.Curation.Mask & key).to_dicts(order_by="roi_id")
+    assert len(stored) == len(state) == n - 1
+    for i, r in enumerate(stored):
+        np.testing.assert_array_equal(r["mask"], state.mask(i))
+        assert r["label"] == state.labels[i] and r["origin"] == state.origins[i]
+        assert r["sources"].tolist() == list(state.sources[i])
+    assert "merged" in [r["origin"] for r in stored]
+    assert sorted(next(r for r in stored if r["origin"] == "merged")["sources"]) == [0, 1]
+    assert len(pipeline.CuratedTrace & key) == n - 1
+    # the picker lists the new version
+    assert dock.start_box.count() == 2 and "curation 1 (ada" in dock.start_box.itemText(1)
+
+    # a second curator's version sits beside the first
+    second = _commit(qtbot, dock, "grace")
+    assert second["curation_id"] == key["curation_id"] + 1
+    assert len(pipeline.Curation & browse.recording_key(recording)) == 2
+    assert len(pipeline.CuratedTrace & second) == n - 1
+    from test_browse_tree import _mine, _tables
+
+    (mouse,) = _mine(browse.load_tree(_tables(pipeline)), recording["mouse_id"])
+    (node,) = [r for s in mouse.sessions for r in s.recordings
+               if r.key["recording_num"] == recording["recording_num"]]
+    assert node.status.text("curated") == "2 versions"
+
+
+def test_start_from_a_committed_version_and_commit_its_child(dock, qtbot, pipeline, recording):
+    dock.select([0])
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        dock.actions.buttons["reject"].click()
+    dock.select([1, 2])
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        dock.actions.buttons["merge"].click()
+    first = _commit(qtbot, dock, "ada")
+    parent = dock.model.rois
+
+    with qtbot.waitSignal(dock.loaded, timeout=TIMEOUT):
+        dock.start_from(first["curation_id"])
+    rois = dock.model.rois
+    assert dock.start_box.currentIndex() == 1
+    assert rois.labels == parent.labels
+    assert rois.origins == ("detected",) * len(parent)
+    assert rois.sources == tuple((i,) for i in range(len(parent)))
+    np.testing.assert_array_equal(rois.label_image(), parent.label_image())
+    # traces of the version come from CuratedTrace
+    with qtbot.waitSignal(dock.tracesShown, timeout=TIMEOUT):
+        dock.select([1])
+    stored = (pipeline.CuratedTrace & first & {"roi_id": 1}).fetch1("fluorescence")
+    np.testing.assert_allclose(dock.plot.fluorescence.listDataItems()[0].yData, stored, rtol=1e-6)
+
+    dock.select([0])
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        dock.actions.buttons["accept"].click()
+    child = _commit(qtbot, dock, "grace")
+    row = (pipeline.Curation & child).fetch1()
+    assert row["parent_curation_id"] == first["curation_id"] and row["parent_kind"] == "curation"
+    masks = (pipeline.Curation.Mask & child).to_dicts(order_by="roi_id")
+    assert [r["sources"].tolist() for r in masks] == [[i] for i in range(len(parent))]
+    assert masks[0]["label"] == "cell"
+
+    # back to the detected set through the picker
+    with qtbot.waitSignal(dock.loaded, timeout=TIMEOUT):
+        dock.start_box.activated.emit(0)
+    assert dock.model.inputs.parent_curation_id is None
+    assert len(dock.model.rois) == len((pipeline.ROI & recording).fetch1("roi_masks"))

@@ -103,8 +103,17 @@ class CurateRois(QWidget):
         self.color_box.currentIndexChanged.connect(self._recolor)
         self.hide_rejected = QCheckBox("Hide rejected")
         self.hide_rejected.toggled.connect(self._hide_rejected_toggled)
+        self.start_box = QComboBox()
+        self.start_box.setToolTip(
+            "The set to curate: the detected ROIs, or a committed version (curation N); "
+            "a commit records it as the new version's parent"
+        )
+        self.start_box.activated.connect(self._start_chosen)
+        self.versions: list[dict] = []
+        self._start_id: int | None = None
         top = QFormLayout()
         top.addRow("Recording", self.recording_box)
+        top.addRow("Start from", self.start_box)
         colour_row = QHBoxLayout()
         colour_row.addWidget(self.color_box, 1)
         colour_row.addWidget(self.hide_rejected)
@@ -169,6 +178,7 @@ class CurateRois(QWidget):
             button.setEnabled(ready)
         self.commit_panel.commit_button.setEnabled(ready)
         self.recording_box.setEnabled(not self._pool.busy)
+        self.start_box.setEnabled(self.model is not None and not self._pool.busy)
 
     def _error(self, error: BaseException | str) -> None:
         text = error if isinstance(error, str) else readable(error)
@@ -218,29 +228,60 @@ class CurateRois(QWidget):
         raise ValueError(f"{wanted} is not open in the viewer")
 
     def _recording_chosen(self, _index: int = 0) -> None:
-        recording, schema = self.recording, self._schema()
+        self._start_id = None
+        self._load()
+
+    def start_from(self, curation_id: int | None) -> None:
+        """Curate from the committed version ``curation_id`` of the set (None: the detected
+        set); ``loaded`` follows."""
+        self._start_id = None if curation_id is None else int(curation_id)
+        self._load()
+
+    def _start_chosen(self, index: int) -> None:
+        wanted = None if index <= 0 else int(self.versions[index - 1]["curation_id"])
+        if wanted != self._start_id:
+            self.start_from(wanted)
+
+    def _load(self) -> None:
+        recording, schema, start = self.recording, self._schema(), self._start_id
         if recording is None:
             show_message(self.message, "Open a recording with the pipeline browser first.")
             return
         self._load_request += 1
         request = self._load_request
 
-        def job() -> browse.CurateModel:
+        def job() -> tuple[browse.CurateModel, list[dict]]:
             pipeline = _pipeline_of(schema)
-            return browse.CurateModel(browse.load_curation(pipeline, recording))
+            inputs = browse.load_curation(pipeline, recording, curation_id=start)
+            return browse.CurateModel(inputs), browse.curation_versions(pipeline, inputs.roi_key)
 
         show_message(self.message, f"Loading the ROIs of {browse.recording_label(recording)}…")
         self._pool.start(
-            job, returned=lambda model: self._loaded(request, model), errored=self._error
+            job, returned=lambda found: self._loaded(request, *found), errored=self._error
         )
 
+    def _show_versions(self, versions: list[dict]) -> None:
+        self.versions = list(versions)
+        self.start_box.blockSignals(True)
+        self.start_box.clear()
+        self.start_box.addItem("detected set")
+        for version in self.versions:
+            note = f": {version['note']}" if version.get("note") else ""
+            self.start_box.addItem(
+                f"curation {version['curation_id']} ({version['curator']}{note})"
+            )
+        ids = [int(v["curation_id"]) for v in self.versions]
+        parent = self.model.inputs.parent_curation_id if self.model is not None else None
+        self.start_box.setCurrentIndex(ids.index(parent) + 1 if parent in ids else 0)
+        self.start_box.blockSignals(False)
+
     # -- showing a model -------------------------------------------------------------------------
-    def show_model(self, model: browse.CurateModel) -> None:
+    def show_model(self, model: browse.CurateModel, versions: list[dict] | None = None) -> None:
         """Show ``model`` (what loading a recording does; also for scripts and benchmarks)."""
         self._load_request += 1
-        self._loaded(self._load_request, model)
+        self._loaded(self._load_request, model, versions or [])
 
-    def _loaded(self, request: int, model: browse.CurateModel) -> None:
+    def _loaded(self, request: int, model: browse.CurateModel, versions: list[dict]) -> None:
         if request != self._load_request:
             return
         self._remove_layers()
@@ -249,6 +290,7 @@ class CurateRois(QWidget):
         self.selected = []
         self._add_layers(model)
         self._refresh()
+        self._show_versions(versions)
         show_message(self.message, "")
         self._set_busy()
         self.loaded.emit()
@@ -561,15 +603,21 @@ class CurateRois(QWidget):
             self._error("Name the curator before committing.")
             return
 
-        def job() -> dict:
-            return model.commit(curator=curator, note=note)
+        def job() -> tuple[dict, list[dict]]:
+            key = model.commit(curator=curator, note=note)
+            return key, browse.curation_versions(model.inputs.pipeline, model.inputs.roi_key)
 
         show_message(self.message, "Committing…")
         self._pool.start(job, returned=self._committed, errored=self._error)
 
-    def _committed(self, key: dict) -> None:
+    def _committed(self, found: tuple[dict, list[dict]]) -> None:
         from ._changes import pipeline_changes
 
-        show_message(self.message, f"Committed curation {key.get('curation_id')} ({key})")
+        key, versions = found
+        self._show_versions(versions)
+        show_message(
+            self.message,
+            f"Committed curation {key.get('curation_id')} of {self._prefix()} with its traces.",
+        )
         self.committed.emit(key)
         pipeline_changes().changed.emit(self.model.inputs.schema, self)

@@ -30,6 +30,7 @@ __all__ = [
     "CurateModel",
     "CurationInputs",
     "TraceStore",
+    "curation_versions",
     "draft_path",
     "load_curation",
     "metric_colors",
@@ -140,18 +141,35 @@ class CurationInputs:
     n_frames: int = 0
     rois: Any = None
     pipeline: Any = field(default=None, repr=False)
+    #: the version the set started from: None for the detected set, else its curation_id
+    parent_curation_id: int | None = None
+    #: ``'detected'``, ``'curation'`` or the tool an imported set came from
+    parent_kind: str = "detected"
 
 
-def _stored_fetch(pipeline: Any, roi_key: dict) -> Callable[[list[int]], dict]:
+def _stored_fetch(table: Any, key: dict) -> Callable[[list[int]], dict]:
+    """Reads the traces of ``table`` (``Trace`` or ``CuratedTrace``) restricted to ``key``."""
+
     def fetch(roi_ids: list[int]) -> dict:
-        table = pipeline.Trace & roi_key & [{"roi_id": int(r)} for r in roi_ids]
-        rows = table.fetch("roi_id", *TRACE_NAMES, as_dict=True)
+        rows = table & key & [{"roi_id": int(r)} for r in roi_ids]
+        rows = rows.fetch("roi_id", *TRACE_NAMES, as_dict=True)
         return {int(r["roi_id"]): {n: r[n] for n in TRACE_NAMES} for r in rows}
 
     return fetch
 
 
-def load_curation(pipeline: Any, key: dict, *, roi_key: dict | None = None) -> CurationInputs:
+def curation_versions(pipeline: Any, roi_key: dict) -> list[dict]:
+    """The committed versions of the ROI set ``roi_key``: ``curation_id``, ``curator``,
+    ``note``, ``curated_at`` each, oldest first (empty without curation tables)."""
+    if not hasattr(pipeline, "Curation"):
+        return []
+    table = pipeline.Curation & {k: v for k, v in roi_key.items() if k in pipeline.ROI.primary_key}
+    return table.fetch("curation_id", "curator", "note", "curated_at", as_dict=True,
+                       order_by="curation_id")
+
+
+def load_curation(pipeline: Any, key: dict, *, roi_key: dict | None = None,
+                  curation_id: int | None = None) -> CurationInputs:
     """Read what curating ``key``'s ROIs needs (movies stay lazy; traces are read later).
 
     Parameters
@@ -162,6 +180,10 @@ def load_curation(pipeline: Any, key: dict, *, roi_key: dict | None = None) -> C
         ``motion_params_id`` and ``roi_params_id``).
     roi_key : dict, optional
         Restrict the ROI row further.
+    curation_id : int, optional
+        Start from this committed version of the set (its masks and labels; each ROI
+        ``'detected'`` with its roi_id in that version as its source; traces from
+        ``CuratedTrace``) instead of the detected set.
 
     Raises
     ------
@@ -186,8 +208,28 @@ def load_curation(pipeline: Any, key: dict, *, roi_key: dict | None = None) -> C
         if row.get(f"{name}_image") is not None
     }
     metrics = {k: np.asarray(v) for k, v in (row.get("roi_metrics") or {}).items()}
-    metrics.update(_stored_trace_metrics(pipeline, found, len(masks)))
     shape = tuple(masks.shape[1:]) if masks.ndim == 3 else tuple(corrected.shape[-2:])
+    trace_table, trace_key, labels = pipeline.Trace, found, None
+    if curation_id is not None:
+        trace_key = {**found, "curation_id": int(curation_id)}
+        if not (pipeline.Curation & trace_key):
+            raise LookupError(f"curation {curation_id} of {recording_key(found)} does not exist")
+        rows = (pipeline.Curation.Mask & trace_key).fetch("mask", "label", as_dict=True,
+                                                          order_by="roi_id")
+        masks = np.stack([np.asarray(r["mask"], bool) for r in rows]) if rows else np.zeros(
+            (0, *shape), bool)
+        labels = [r["label"] for r in rows]
+        trace_table = pipeline.CuratedTrace
+        from ..rois import roi_metrics
+
+        metrics = roi_metrics(masks, _summary_of(images, int(corrected.shape[0])))
+    metrics.update(_stored_trace_metrics(trace_table, trace_key, len(masks)))
+    rois = None
+    if labels is not None:
+        from .. import curation
+
+        rois = curation.RoiSet.from_masks(masks, metrics=metrics, labels=labels,
+                                          images=_summary_of(images, int(corrected.shape[0])))
     return CurationInputs(
         key=recording_key(found),
         roi_key=found,
@@ -198,17 +240,20 @@ def load_curation(pipeline: Any, key: dict, *, roi_key: dict | None = None) -> C
         images=images,
         corrected=corrected,
         n_frames=int(corrected.shape[0]),
-        traces=TraceStore(_stored_fetch(pipeline, found), corrected.photons("algebraic"), shape,
-                          int(getattr(corrected, "frames_per_chunk", 64) or 64)),
+        traces=TraceStore(_stored_fetch(trace_table, trace_key), corrected.photons("algebraic"),
+                          shape, int(getattr(corrected, "frames_per_chunk", 64) or 64)),
         pipeline=pipeline,
+        rois=rois,
+        parent_curation_id=None if curation_id is None else int(curation_id),
+        parent_kind="detected" if curation_id is None else "curation",
     )
 
 
-def _stored_trace_metrics(pipeline: Any, roi_key: dict, n: int) -> dict[str, np.ndarray]:
-    """``snr``/``skew`` of the stored traces (NaN where none is stored)."""
+def _stored_trace_metrics(table: Any, key: dict, n: int) -> dict[str, np.ndarray]:
+    """``snr``/``skew`` of the traces stored in ``table & key`` (NaN where none is)."""
     from .. import traces
 
-    rows = (pipeline.Trace & roi_key).fetch("roi_id", *TRACE_NAMES, as_dict=True)
+    rows = (table & key).fetch("roi_id", *TRACE_NAMES, as_dict=True)
     out = {"snr": np.full(n, np.nan, np.float32), "skew": np.full(n, np.nan, np.float32)}
     rows = [r for r in rows if all(r[k] is not None for k in TRACE_NAMES)]
     if not rows:
@@ -233,7 +278,7 @@ def draft_path(key: dict, schema: str, root: str | Path | None = None) -> Path:
 
         root = home() / "curation-drafts"
     name = "_".join(str(key[k]) for k in ("mouse_id", "session_date", "recording_num"))
-    return Path(root) / schema / f"{name}.json"
+    return Path(root) / schema / f"{name}.npz"
 
 
 #: viridis at 0, 1/4, 1/2, 3/4, 1 (linear in between)
@@ -261,15 +306,18 @@ def metric_colors(values: np.ndarray) -> np.ndarray:
 def _summary(inputs: CurationInputs) -> Any:
     """The ROI row's images as :class:`~napari_photon.rois.SummaryImages` (for the metrics
     of new ROIs and the correlation split), or None when the row has none."""
+    return _summary_of(inputs.images, inputs.n_frames)
+
+
+def _summary_of(images: Mapping[str, np.ndarray], n_frames: int) -> Any:
     from ..rois._summary import SummaryImages
 
-    images = inputs.images
     if "mean" not in images or "correlation" not in images:
         return None
     mean = np.asarray(images["mean"], np.float32)
     return SummaryImages(mean=mean, max=np.asarray(images.get("max", mean), np.float32),
                          std=np.zeros_like(mean), correlation=np.asarray(images["correlation"],
-                         np.float32), n_frames=inputs.n_frames)
+                         np.float32), n_frames=n_frames)
 
 
 class CurateModel:
@@ -446,9 +494,21 @@ class CurateModel:
         self.session.redo()
 
     def commit(self, *, curator: str, note: str = "") -> dict:
-        """Store the set through ``Pipeline.commit_curation``, then populate its
-        ``CuratedTrace``. Returns the new curation's key."""
+        """Store the set through ``Pipeline.commit_curation`` (one transaction), populate
+        its ``CuratedTrace``, then discard the draft. Returns the new curation's key."""
         pipeline = self.inputs.pipeline
         if pipeline is None or not hasattr(pipeline, "commit_curation"):
             raise LookupError("This pipeline has no curation tables (commit_curation) yet.")
-        raise NotImplementedError
+        rois = self.rois
+        key = pipeline.commit_curation(
+            self.inputs.roi_key, rois.masks(), list(rois.labels), list(rois.origins),
+            [np.asarray(s, dtype=np.int64) for s in rois.sources], curator=curator, note=note,
+            parent_curation_id=self.inputs.parent_curation_id,
+            parent_kind=self.inputs.parent_kind,
+        )
+        pipeline.populate(key, tables=("CuratedTrace",))
+        if self.draft is not None:
+            from ..curation import discard_draft
+
+            discard_draft(self.draft)
+        return dict(key)
