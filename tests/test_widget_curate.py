@@ -381,3 +381,103 @@ def test_start_from_a_committed_version_and_commit_its_child(dock, qtbot, pipeli
         dock.start_box.activated.emit(0)
     assert dock.model.inputs.parent_curation_id is None
     assert len(dock.model.rois) == len((pipeline.ROI & recording).fetch1("roi_masks"))
+
+
+# -- drafts ----------------------------------------------------------------------------------------
+def _reopen(qtbot, dock):
+    """A new Curate ROIs dock on the same viewer (the recording is still open)."""
+    from napari_photon._widgets._curate import CurateRois
+
+    dock.model_draft = dock.model.draft
+    dock.model = None  # drop the first session without committing
+    again = CurateRois(dock.viewer)
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: again.model is not None and not again.busy, timeout=TIMEOUT)
+    return again
+
+
+def test_a_draft_is_offered_on_reopen_and_restores_the_same_state(dock, qtbot, pipeline):
+    dock.select([0, 1])
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        dock.actions.buttons["merge"].click()
+    dock.select([0])
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        dock.actions.buttons["unsure"].click()
+    expected = _state(dock)
+    assert dock.model.draft.is_file() and not dock.draft_bar.isVisibleTo(dock)
+
+    again = _reopen(qtbot, dock)
+    assert again.draft_bar.isVisibleTo(again) and again.draft_bar.info.path == dock.model_draft
+    assert "2 actions" in again.draft_bar.label.text()
+    assert _state(again) != expected  # the detected set is shown until Restore
+    with qtbot.waitSignal(again.loaded, timeout=TIMEOUT):
+        again.draft_bar.restore_button.click()
+    assert _state(again) == expected
+    assert not again.draft_bar.isVisibleTo(again)
+    np.testing.assert_array_equal(np.asarray(again.layer.data), again.model.label_image())
+    # the restored session goes on saving the draft; a commit discards it
+    again.select([0])
+    with qtbot.waitSignal(again.changed, timeout=TIMEOUT):
+        again.actions.buttons["accept"].click()
+    draft = again.model.draft
+    assert draft.is_file()
+    _commit(qtbot, again, "ada")
+    assert not draft.exists()
+    third = _reopen(qtbot, again)
+    assert not third.draft_bar.isVisibleTo(third)
+
+
+def test_discard_deletes_the_offered_draft(dock, qtbot):
+    dock.select([0])
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        dock.actions.buttons["reject"].click()
+    draft = dock.model.draft
+    again = _reopen(qtbot, dock)
+    assert again.draft_bar.isVisibleTo(again)
+    again.draft_bar.discard_button.click()
+    assert not draft.exists() and not again.draft_bar.isVisibleTo(again)
+    assert set(again.model.rois.labels) == {"cell"}
+
+
+def test_a_draft_of_a_killed_process_is_offered(dock, qtbot, tmp_path):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from napari_photon import browse, curation
+
+    draft = dock.model.draft
+    source = browse.draft_source(dock.model.inputs)
+    masks = tmp_path / "masks.npy"
+    np.save(masks, dock.model.rois.masks())
+    script = (
+        "import json, sys, time, numpy as np\n"
+        "from napari_photon import curation\n"
+        "rois = curation.RoiSet.from_masks(np.load(sys.argv[1]))\n"
+        "session = curation.CurationSession(rois, sys.argv[2], source=json.loads(sys.argv[3]))\n"
+        "session.set_label([0], 'not cell')\n"
+        "session.merge([1, 2])\n"
+        "print('saved', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(masks), str(draft), json.dumps(source)],
+        stdout=subprocess.PIPE, text=True, env={**os.environ},
+    )
+    try:
+        assert child.stdout.readline().strip() == "saved"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+
+    expected = curation.merge(curation.set_label(dock.model.rois, [0], "not cell"), [1, 2])
+    again = _reopen(qtbot, dock)
+    assert again.draft_bar.isVisibleTo(again)
+    with qtbot.waitSignal(again.loaded, timeout=TIMEOUT):
+        again.restore_draft()
+    assert again.model.rois.labels == expected.labels
+    assert again.model.rois.sources == expected.sources
+    np.testing.assert_array_equal(again.model.rois.label_image(), expected.label_image())

@@ -29,6 +29,7 @@ from .. import browse
 from ._bulk_relabel import BulkRelabel
 from ._curate_actions import ACTIONS, CurateActions
 from ._curation_commit import CommitPanel
+from ._draft_bar import DraftBar
 from ._roi_table import RoiTable
 from ._trace_plot import TracePlot
 from ._worker import WorkerPool, readable, show_message
@@ -142,11 +143,16 @@ class CurateRois(QWidget):
         tabs.addTab(self.commit_panel, "Commit")
         self.tabs = tabs
 
+        self.draft_bar = DraftBar()
+        self.draft_bar.restoreRequested.connect(self.restore_draft)
+        self.draft_bar.discardRequested.connect(self.discard_draft)
+
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setVisible(False)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.draft_bar)
         layout.addWidget(splitter, 1)
         layout.addWidget(tabs)
         layout.addWidget(self.message)
@@ -242,18 +248,21 @@ class CurateRois(QWidget):
         if wanted != self._start_id:
             self.start_from(wanted)
 
-    def _load(self) -> None:
+    def _load(self, *, resume: bool = False) -> None:
         recording, schema, start = self.recording, self._schema(), self._start_id
         if recording is None:
             show_message(self.message, "Open a recording with the pipeline browser first.")
             return
         self._load_request += 1
         request = self._load_request
+        offered = self.draft_bar.info if resume else None
 
         def job() -> tuple[browse.CurateModel, list[dict]]:
             pipeline = _pipeline_of(schema)
-            inputs = browse.load_curation(pipeline, recording, curation_id=start)
-            return browse.CurateModel(inputs), browse.curation_versions(pipeline, inputs.roi_key)
+            parent = browse.draft_parent(offered) if resume else start
+            inputs = browse.load_curation(pipeline, recording, curation_id=parent)
+            model = browse.CurateModel(inputs, resume=resume)
+            return model, browse.curation_versions(pipeline, inputs.roi_key)
 
         show_message(self.message, f"Loading the ROIs of {browse.recording_label(recording)}…")
         self._pool.start(
@@ -291,6 +300,7 @@ class CurateRois(QWidget):
         self._add_layers(model)
         self._refresh()
         self._show_versions(versions)
+        self.draft_bar.offer(model.pending_draft())
         show_message(self.message, "")
         self._set_busy()
         self.loaded.emit()
@@ -395,7 +405,22 @@ class CurateRois(QWidget):
     def _hide_rejected_toggled(self, _checked: bool) -> None:
         self._recolor()
 
+    # -- drafts ----------------------------------------------------------------------------------
+    def restore_draft(self) -> None:
+        """Continue the offered draft (from the version it started from); ``loaded`` follows."""
+        if self.draft_bar.info is None:
+            return
+        self._start_id = browse.draft_parent(self.draft_bar.info)
+        self._load(resume=True)
+
+    def discard_draft(self) -> None:
+        """Delete the offered draft; the set shown stays."""
+        if self.model is not None:
+            self.model.discard_draft()
+        self.draft_bar.offer(None)
+
     def _model_changed(self) -> None:
+        self.draft_bar.offer(None)  # this session's own saves replaced the old draft
         self._refresh()
         self.changed.emit()
 
@@ -615,6 +640,7 @@ class CurateRois(QWidget):
 
         key, versions = found
         self._show_versions(versions)
+        self.draft_bar.offer(None)
         show_message(
             self.message,
             f"Committed curation {key.get('curation_id')} of {self._prefix()} with its traces.",

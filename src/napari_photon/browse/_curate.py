@@ -31,7 +31,9 @@ __all__ = [
     "CurationInputs",
     "TraceStore",
     "curation_versions",
+    "draft_parent",
     "draft_path",
+    "draft_source",
     "load_curation",
     "metric_colors",
 ]
@@ -281,6 +283,20 @@ def draft_path(key: dict, schema: str, root: str | Path | None = None) -> Path:
     return Path(root) / schema / f"{name}.npz"
 
 
+def draft_source(inputs: CurationInputs) -> dict:
+    """What a draft of ``inputs`` records as its source: the ROI key (as strings) and the
+    version it started from (``parent_curation_id``, ``parent_kind``)."""
+    return {**{k: str(v) for k, v in inputs.roi_key.items()},
+            "parent_curation_id": inputs.parent_curation_id, "parent_kind": inputs.parent_kind}
+
+
+def draft_parent(info: Any) -> int | None:
+    """The ``curation_id`` a draft started from (None: the detected set)."""
+    source = info.source if isinstance(info.source, dict) else {}
+    parent = source.get("parent_curation_id")
+    return None if parent is None else int(parent)
+
+
 #: viridis at 0, 1/4, 1/2, 3/4, 1 (linear in between)
 _VIRIDIS = np.array([[0.267, 0.005, 0.329], [0.229, 0.322, 0.546], [0.128, 0.567, 0.551],
                      [0.369, 0.789, 0.383], [0.993, 0.906, 0.144]])
@@ -335,10 +351,12 @@ class CurateModel:
         The session's draft file (default :func:`draft_path`); None keeps no draft.
     start : RoiSet, optional
         The set to start from (default: the detected one, every ROI a cell).
+    resume : bool
+        Continue the draft at ``draft`` (its state and history) instead.
     """
 
     def __init__(self, inputs: CurationInputs, *, draft: str | Path | None | bool = True,
-                 start: Any = None) -> None:
+                 start: Any = None, resume: bool = False) -> None:
         from .. import curation
 
         self.inputs = inputs
@@ -350,13 +368,42 @@ class CurateModel:
             detected = curation.RoiSet.from_masks(inputs.masks, metrics=inputs.metrics,
                                                   images=_summary(inputs))
         self.detected = detected
-        self.session = curation.CurationSession(
-            start if start is not None else detected, self.draft,
-            source={k: str(v) for k, v in inputs.roi_key.items()},
-        )
+        if resume:
+            if self.draft is None:
+                raise ValueError("resuming needs the draft's path")
+            self.session = curation.CurationSession.resume(self.draft, _summary(inputs))
+        else:
+            self.session = curation.CurationSession(
+                start if start is not None else detected, self.draft, source=draft_source(inputs)
+            )
         self.probability: np.ndarray | None = None
+        #: whether the draft file is this session's: it resumed it, or changed the set (and
+        #: so saved over it)
+        self.owns_draft = resume
         self._listeners: list[Callable[[], None]] = []
         self.session.on_change(self._changed)
+
+    def pending_draft(self) -> Any:
+        """The draft an earlier, uncommitted curation of this ROI set left at :attr:`draft`
+        (a :class:`~napari_photon.curation.DraftInfo`), or None; none once the draft is
+        this session's (:attr:`owns_draft`)."""
+        from .. import curation
+
+        if self.draft is None or self.owns_draft:
+            return None
+        wanted = {k: str(v) for k, v in self.inputs.roi_key.items()}
+        for info in curation.drafts_for(self.draft.parent):
+            source = info.source if isinstance(info.source, dict) else {}
+            if info.path == self.draft and all(source.get(k) == v for k, v in wanted.items()):
+                return info
+        return None
+
+    def discard_draft(self) -> None:
+        """Delete the draft file (the curation shown stays)."""
+        from .. import curation
+
+        if self.draft is not None:
+            curation.discard_draft(self.draft)
 
     # -- the set ---------------------------------------------------------------------------
     @property
@@ -373,6 +420,7 @@ class CurateModel:
         self._listeners.append(callback)
 
     def _changed(self, _change: Any = None) -> None:
+        self.owns_draft = True
         self.probability = None
         for callback in list(self._listeners):
             callback()
@@ -507,8 +555,5 @@ class CurateModel:
             parent_kind=self.inputs.parent_kind,
         )
         pipeline.populate(key, tables=("CuratedTrace",))
-        if self.draft is not None:
-            from ..curation import discard_draft
-
-            discard_draft(self.draft)
+        self.discard_draft()
         return dict(key)
