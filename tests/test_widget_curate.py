@@ -481,3 +481,131 @@ def test_a_draft_of_a_killed_process_is_offered(dock, qtbot, tmp_path):
     assert again.model.rois.labels == expected.labels
     assert again.model.rois.sources == expected.sources
     np.testing.assert_array_equal(again.model.rois.label_image(), expected.label_image())
+
+
+# -- files -----------------------------------------------------------------------------------------
+def _disk(shape, centre, radius):
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    return (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= radius**2
+
+
+def _suite2p_folder(folder, masks, iscell):
+    """stat.npy / iscell.npy as suite2p writes them (numpy object array of dicts)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stat = np.empty(len(masks), dtype=object)
+    for i, mask in enumerate(masks):
+        ypix, xpix = np.nonzero(mask)
+        stat[i] = {"ypix": ypix, "xpix": xpix, "lam": np.full(len(ypix), 1.0 / len(ypix)),
+                   "npix": len(ypix), "med": [float(np.median(ypix)), float(np.median(xpix))]}
+    np.save(folder / "stat.npy", stat, allow_pickle=True)
+    np.save(folder / "iscell.npy", np.array([[float(c), float(c)] for c in iscell]))
+    return folder
+
+
+def _imagej_zip(path, masks, groups=None):
+    """An ImageJ RoiSet zip of polygons around each mask (roifile)."""
+    import roifile
+
+    rois = []
+    for i, mask in enumerate(masks):
+        ys, xs = np.nonzero(mask)
+        points = np.array([[xs.min(), ys.min()], [xs.max() + 1, ys.min()],
+                           [xs.max() + 1, ys.max() + 1], [xs.min(), ys.max() + 1]], float)
+        roi = roifile.ImagejRoi.frompoints(points, name=f"roi-{i}")
+        roi.roitype = roifile.ROI_TYPE.POLYGON
+        if groups is not None:
+            roi.group = groups[i]
+        rois.append(roi)
+    roifile.roiwrite(path, rois, mode="w")
+    return path
+
+
+def _caiman_file(path, footprints, dims, idx_components=None):
+    """A CNMF HDF5 in the layout of CaImAn's cnmf.save (A as a CSC group, Fortran order)."""
+    import h5py
+    from scipy import sparse
+
+    a = sparse.csc_matrix(np.stack([f.ravel(order="F") for f in footprints], axis=1))
+    with h5py.File(path, "w") as file:
+        file["dims"] = np.array(dims)
+        for name in ("data", "indptr", "indices"):
+            file[f"estimates/A/{name}"] = getattr(a, name)
+        file["estimates/A/shape"] = a.shape
+        file["estimates/idx_components"] = (
+            "NoneType" if idx_components is None else np.asarray(idx_components))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["suite2p", "imagej", "caiman"])
+def test_start_from_a_file_then_commit_it(dock, qtbot, pipeline, tmp_path, kind):
+    shape = dock.model.shape
+    masks = np.stack([_disk(shape, (14, 14), 4), _disk(shape, (40, 30), 5),
+                      _disk(shape, (20, 48), 3)])
+    if kind == "suite2p":
+        path = _suite2p_folder(tmp_path / "plane0", masks, [1, 0, 1])
+        labels = ("cell", "not cell", "cell")
+    elif kind == "imagej":
+        path = _imagej_zip(tmp_path / "RoiSet.zip", masks, groups=[1, 2, 3])
+        labels = ("cell", "not cell", "unsure")
+    else:
+        path = _caiman_file(tmp_path / "cnmf.hdf5", masks.astype(float), shape, [0, 2])
+        labels = ("cell", "not cell", "cell")
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        dock.import_rois(kind, str(path))
+    rois = dock.model.rois
+    assert len(rois) == 3 and rois.labels == labels
+    assert rois.origins == ("imported",) * 3
+    assert dock.table.model.rowCount() == 3
+    np.testing.assert_array_equal(np.asarray(dock.layer.data), rois.label_image())
+    assert dock.start_box.currentText() == f"{kind} file (imported)"
+    key = _commit(qtbot, dock, "ada")
+    assert (pipeline.Curation & key).fetch1("parent_kind") == kind
+    stored = (pipeline.Curation.Mask & key).to_dicts(order_by="roi_id")
+    assert [r["origin"] for r in stored] == ["imported"] * 3
+    assert [r["label"] for r in stored] == list(labels)
+    assert len(pipeline.CuratedTrace & key) == 3
+
+
+@pytest.mark.parametrize("kind", ["suite2p", "imagej", "caiman"])
+def test_a_file_of_another_frame_size_is_refused(dock, qtbot, tmp_path, kind):
+    before = _state(dock)
+    big = (dock.model.shape[0] * 2, dock.model.shape[1] * 2)
+    masks = np.stack([_disk(big, (100, 100), 5)])
+    if kind == "suite2p":
+        path = _suite2p_folder(tmp_path / "plane0", masks, [1])
+        np.save(tmp_path / "plane0" / "ops.npy", {"Ly": big[0], "Lx": big[1]}, allow_pickle=True)
+    elif kind == "imagej":
+        path = _imagej_zip(tmp_path / "RoiSet.zip", masks)
+    else:
+        path = _caiman_file(tmp_path / "cnmf.hdf5", masks.astype(float), big)
+    with qtbot.waitSignal(dock.failed, timeout=TIMEOUT) as failed:
+        dock.import_rois(kind, str(path))
+    text = failed.args[0]
+    assert str(path) in text and str(dock.model.shape[0]) in text, text
+    assert dock.message.isVisible() and dock.message.text() == text
+    assert _state(dock) == before and dock.model.inputs.parent_kind == "detected"
+
+
+def test_export_suite2p_and_imagej_read_back(dock, qtbot, tmp_path):
+    import roifile
+
+    from napari_photon import curation
+
+    dock.select([0])
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        dock.actions.buttons["reject"].click()
+    rois = dock.model.rois
+    dock.export_rois("suite2p", str(tmp_path / "out"))
+    stat = np.load(tmp_path / "out" / "stat.npy", allow_pickle=True)
+    iscell = np.load(tmp_path / "out" / "iscell.npy")
+    assert len(stat) == len(rois) and iscell[0, 0] == 0 and iscell[1:, 0].all()
+    for i, item in enumerate(stat):
+        mask = np.zeros(rois.shape, bool)
+        mask[item["ypix"], item["xpix"]] = True
+        np.testing.assert_array_equal(mask, rois.mask(i))
+    assert "Wrote" in dock.message.text()
+    dock.export_rois("imagej", str(tmp_path / "RoiSet.zip"))
+    assert len(roifile.roiread(tmp_path / "RoiSet.zip")) == len(rois)
+    back = curation.read_imagej(tmp_path / "RoiSet.zip", rois.shape)
+    assert back.labels == rois.labels
+    np.testing.assert_array_equal(back.label_image() > 0, rois.label_image() > 0)

@@ -28,6 +28,7 @@ from qtpy.QtWidgets import (
 from .. import browse
 from ._bulk_relabel import BulkRelabel
 from ._curate_actions import ACTIONS, CurateActions
+from ._curate_files import CurateFiles
 from ._curation_commit import CommitPanel
 from ._draft_bar import DraftBar
 from ._roi_table import RoiTable
@@ -140,6 +141,10 @@ class CurateRois(QWidget):
         tabs = QTabWidget()
         tabs.addTab(self.actions, "Edit")
         tabs.addTab(self.bulk, "Relabel")
+        self.files = CurateFiles()
+        self.files.importRequested.connect(self.import_rois)
+        self.files.exportRequested.connect(self.export_rois)
+        tabs.addTab(self.files, "Files")
         tabs.addTab(self.commit_panel, "Commit")
         self.tabs = tabs
 
@@ -183,6 +188,7 @@ class CurateRois(QWidget):
         for button in self.actions.buttons.values():
             button.setEnabled(ready)
         self.commit_panel.commit_button.setEnabled(ready)
+        self.files.set_enabled(ready)
         self.recording_box.setEnabled(not self._pool.busy)
         self.start_box.setEnabled(self.model is not None and not self._pool.busy)
 
@@ -244,6 +250,8 @@ class CurateRois(QWidget):
         self._load()
 
     def _start_chosen(self, index: int) -> None:
+        if index > len(self.versions):
+            return  # the imported set shown
         wanted = None if index <= 0 else int(self.versions[index - 1]["curation_id"])
         if wanted != self._start_id:
             self.start_from(wanted)
@@ -282,6 +290,10 @@ class CurateRois(QWidget):
         ids = [int(v["curation_id"]) for v in self.versions]
         parent = self.model.inputs.parent_curation_id if self.model is not None else None
         self.start_box.setCurrentIndex(ids.index(parent) + 1 if parent in ids else 0)
+        kind = self.model.inputs.parent_kind if self.model is not None else "detected"
+        if kind not in ("detected", "curation"):
+            self.start_box.addItem(f"{kind} file (imported)")
+            self.start_box.setCurrentIndex(self.start_box.count() - 1)
         self.start_box.blockSignals(False)
 
     # -- showing a model -------------------------------------------------------------------------
@@ -617,6 +629,33 @@ class CurateRois(QWidget):
             self.model.relabel_where(metric, threshold, above, label)
         except (ValueError, LookupError) as err:
             self._error(err)
+
+    # -- files -----------------------------------------------------------------------------------
+    def import_rois(self, kind: str, path: str) -> None:
+        """Curate the ROIs of a ``kind`` file (suite2p folder, ImageJ zip, CaImAn HDF5)
+        instead; a file of another frame size shows why and changes nothing."""
+        if self.model is None:
+            self._error("Open a recording's ROIs first.")
+            return
+        try:
+            self.model.import_rois(kind, path)
+        except (ValueError, LookupError, OSError) as err:
+            self._error(f"Cannot start from {path}: {readable(err)}")
+            return
+        self._show_versions(self.versions)
+        show_message(self.message, f"Curating {len(self.model.rois)} ROIs from {kind}: {path}")
+
+    def export_rois(self, kind: str, path: str) -> None:
+        """Write the current set for ``kind`` (suite2p folder or ImageJ RoiSet zip)."""
+        if self.model is None:
+            self._error("Open a recording's ROIs first.")
+            return
+        try:
+            written = self.model.export_rois(kind, path)
+        except (ValueError, OSError) as err:
+            self._error(f"Cannot export to {path}: {readable(err)}")
+            return
+        show_message(self.message, "Wrote " + ", ".join(str(p) for p in written))
 
     # -- commit ----------------------------------------------------------------------------------
     def commit(self, curator: str = "", note: str = "") -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -372,6 +372,10 @@ class CurateModel:
             if self.draft is None:
                 raise ValueError("resuming needs the draft's path")
             self.session = curation.CurationSession.resume(self.draft, _summary(inputs))
+            source = self.session.source if isinstance(self.session.source, dict) else {}
+            if source.get("parent_kind") not in (None, "detected", "curation"):
+                self.inputs = replace(inputs, parent_curation_id=None,
+                                      parent_kind=source["parent_kind"])
         else:
             self.session = curation.CurationSession(
                 start if start is not None else detected, self.draft, source=draft_source(inputs)
@@ -534,6 +538,40 @@ class CurateModel:
     def relabel_where(self, metric: str, threshold: float, above: bool, label: str) -> None:
         """Label ``label`` the ROIs whose ``metric`` is above (or below) ``threshold``."""
         self.session.relabel_where(metric, ">" if above else "<", threshold, label)
+
+    # -- files ---------------------------------------------------------------------------------
+    def import_rois(self, kind: str, path: str | Path) -> None:
+        """Replace the set with the ROIs of a ``kind`` (``'suite2p'``, ``'imagej'``,
+        ``'caiman'``) file on this recording's frame: a new session (the draft starts
+        again), every ROI ``'imported'``; a commit records ``parent_kind=kind``.
+
+        Raises CurationError (a ValueError) for a file that does not fit (another frame
+        size, not such a file); nothing changes then.
+        """
+        from .. import curation
+
+        readers = {"suite2p": curation.read_suite2p, "imagej": curation.read_imagej,
+                   "caiman": curation.read_caiman}
+        if kind not in readers:
+            raise ValueError(f"unknown kind {kind!r}: one of {', '.join(readers)}")
+        imported = readers[kind](path, self.shape, images=_summary(self.inputs))
+        self.inputs = replace(self.inputs, parent_curation_id=None, parent_kind=kind)
+        self.session = curation.CurationSession(imported, self.draft,
+                                                source=draft_source(self.inputs))
+        self.session.on_change(self._changed)
+        self.session.save_draft()
+        self._changed()
+
+    def export_rois(self, kind: str, path: str | Path) -> list[Path]:
+        """Write the current set for ``kind`` (``'suite2p'``: ``stat.npy`` and
+        ``iscell.npy`` into the folder ``path``; ``'imagej'``: a RoiSet zip)."""
+        from .. import curation
+
+        if kind == "suite2p":
+            return list(curation.write_suite2p(self.rois, path))
+        if kind == "imagej":
+            return [curation.write_imagej(self.rois, path)]
+        raise ValueError(f"cannot export {kind!r}: suite2p or imagej")
 
     def undo(self) -> None:
         self.session.undo()
