@@ -609,3 +609,55 @@ def test_export_suite2p_and_imagej_read_back(dock, qtbot, tmp_path):
     back = curation.read_imagej(tmp_path / "RoiSet.zip", rois.shape)
     assert back.labels == rois.labels
     np.testing.assert_array_equal(back.label_image() > 0, rois.label_image() > 0)
+
+
+# -- suggestions -------------------------------------------------------------------------------
+def test_suggest_learns_from_committed_curations_and_accepts_above_p(dock, qtbot, pipeline):
+    import json
+
+    areas = np.asarray(dock.model.rois.areas)
+    small = [int(i) for i in np.argsort(areas)[: max(2, len(areas) // 3)]]
+    keys = []
+    dock.select(small)
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        dock.actions.buttons["reject"].click()
+    for curator in ("ada", "grace"):  # two versions: the small ROIs are not cells
+        keys.append(_commit(qtbot, dock, curator))
+    with qtbot.waitSignal(dock.loaded, timeout=TIMEOUT):
+        dock.start_from(None)  # the detected set again: every ROI a cell
+    assert set(dock.model.rois.labels) == {"cell"}
+
+    errors = []
+    dock.failed.connect(errors.append)
+    dock.suggestions.suggest_button.click()
+    qtbot.waitUntil(lambda: dock.model.probability is not None or bool(errors), timeout=TIMEOUT)
+    assert not errors, errors
+    qtbot.waitUntil(lambda: not dock.busy, timeout=TIMEOUT)
+    model = dock.model
+    p = model.probability
+    assert p.shape == (len(areas),) and ((p >= 0) & (p <= 1)).all()
+    mine = [{k: str(v) for k, v in key.items()} for key in keys]
+    assert all(key in model.trained_on for key in mine)
+    assert "probability" in dock.table.model.names
+    np.testing.assert_allclose(dock.table.model.columns["probability"], p)
+    stored = json.loads(model.trained_on_path().read_text())
+    assert stored["trained_on"] == model.trained_on
+    assert "2 curation" in dock.suggestions.status.text() or len(model.trained_on) > 2
+    # the small ROIs it learnt were not cells get lower probabilities than the others
+    big = [i for i in range(len(areas)) if i not in small]
+    assert p[small].mean() < p[big].mean()
+
+    threshold = float(np.median(p))
+    dock.select(list(range(len(areas))))
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        dock.actions.buttons["reject"].click()
+    assert dock.model.probability is not None  # labels changed, not the ROIs
+    before = _state(dock)
+    dock.suggestions.p.setValue(threshold)
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        dock.suggestions.accept_button.click()
+    labels = np.array(dock.model.rois.labels)
+    above = p > dock.suggestions.p.value()
+    assert above.any() and (labels[above] == "cell").all() and (labels[~above] == "not cell").all()
+    _trigger(qtbot, dock, "undo", "button")  # one action
+    assert _state(dock) == before

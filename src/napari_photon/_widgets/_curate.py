@@ -32,6 +32,7 @@ from ._curate_files import CurateFiles
 from ._curation_commit import CommitPanel
 from ._draft_bar import DraftBar
 from ._roi_table import RoiTable
+from ._suggest_panel import SuggestPanel
 from ._trace_plot import TracePlot
 from ._worker import WorkerPool, readable, show_message
 
@@ -71,6 +72,8 @@ class CurateRois(QWidget):
         An action, undo or redo changed the set, and the dock shows the new one.
     committed(dict)
         The key of the stored curation.
+    suggested()
+        The probability column (Suggest) is shown.
     failed(str)
         A message about bad input or a failed load or commit (nothing changed).
     """
@@ -79,6 +82,7 @@ class CurateRois(QWidget):
     tracesShown = Signal(list)
     changed = Signal()
     committed = Signal(dict)
+    suggested = Signal()
     failed = Signal(str)
 
     def __init__(self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None) -> None:
@@ -95,6 +99,7 @@ class CurateRois(QWidget):
         self._traces = WorkerPool()
         self._trace_request = 0
         self._load_request = 0
+        self._suggesting: browse.CurateModel | None = None
 
         self.recording_box = QComboBox()
         self.recording_box.setToolTip("Recordings open in the viewer (from layer metadata)")
@@ -144,6 +149,10 @@ class CurateRois(QWidget):
         self.files = CurateFiles()
         self.files.importRequested.connect(self.import_rois)
         self.files.exportRequested.connect(self.export_rois)
+        self.suggestions = SuggestPanel()
+        self.suggestions.suggestRequested.connect(self.suggest)
+        self.suggestions.acceptRequested.connect(self.accept_suggestions)
+        tabs.addTab(self.suggestions, "Suggest")
         tabs.addTab(self.files, "Files")
         tabs.addTab(self.commit_panel, "Commit")
         self.tabs = tabs
@@ -189,6 +198,7 @@ class CurateRois(QWidget):
             button.setEnabled(ready)
         self.commit_panel.commit_button.setEnabled(ready)
         self.files.set_enabled(ready)
+        self.suggestions.suggest_button.setEnabled(ready)
         self.recording_box.setEnabled(not self._pool.busy)
         self.start_box.setEnabled(self.model is not None and not self._pool.busy)
 
@@ -627,6 +637,54 @@ class CurateRois(QWidget):
             return
         try:
             self.model.relabel_where(metric, threshold, above, label)
+        except (ValueError, LookupError) as err:
+            self._error(err)
+
+    # -- suggestions -----------------------------------------------------------------------------
+    def suggest(self) -> None:
+        """Learn from the pipeline's committed curations, then show each ROI's
+        probability of being a cell in the table."""
+        model = self.model
+        if model is None:
+            self._error("Open a recording's ROIs first.")
+            return
+        # In the GUI thread (under a second for a lab's curations): run from a worker, the
+        # result sometimes never arrived in the tests (not understood yet)
+        from qtpy.QtWidgets import QApplication
+
+        show_message(self.message, "Learning from the committed curations…")
+        self._suggesting = model
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            found = model.suggest()
+        except (ValueError, LookupError) as err:
+            self._error(err)
+            return
+        finally:
+            QApplication.restoreOverrideCursor()
+        self._suggestions_found(found)
+
+    def _suggestions_found(self, found: Any) -> None:
+        model = self._suggesting
+        if model is not self.model:
+            self._error("The recording changed while learning: click Suggest again.")
+            return
+        try:
+            model.set_suggestions(found)
+        except ValueError as err:
+            self._error(err)
+            return
+        self._refresh()
+        self.suggestions.show_trained_on(model.trained_on, found.counts)
+        show_message(self.message, "")
+        self.suggested.emit()
+
+    def accept_suggestions(self, p: float) -> None:
+        """Label every ROI whose probability is above ``p`` a cell (one undoable action)."""
+        if self.model is None:
+            return
+        try:
+            self.model.relabel_where("probability", p, True, "cell")
         except (ValueError, LookupError) as err:
             self._error(err)
 

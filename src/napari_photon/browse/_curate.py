@@ -381,6 +381,9 @@ class CurateModel:
                 start if start is not None else detected, self.draft, source=draft_source(inputs)
             )
         self.probability: np.ndarray | None = None
+        self._probability_for: tuple | None = None
+        #: the curations the suggestions were learnt from (keys), after :meth:`suggest`
+        self.trained_on: list[dict] = []
         #: whether the draft file is this session's: it resumed it, or changed the set (and
         #: so saved over it)
         self.owns_draft = resume
@@ -425,7 +428,11 @@ class CurateModel:
 
     def _changed(self, _change: Any = None) -> None:
         self.owns_draft = True
-        self.probability = None
+        pixels = self._probability_for
+        if pixels is None or len(pixels) != len(self.rois) or any(
+            a is not b.pixels for a, b in zip(pixels, self.rois, strict=True)
+        ):
+            self.probability = None  # the ROIs changed, not only their labels
         for callback in list(self._listeners):
             callback()
 
@@ -536,8 +543,45 @@ class CurateModel:
         return self.session.count_relabel(metric, ">" if above else "<", threshold, label)
 
     def relabel_where(self, metric: str, threshold: float, above: bool, label: str) -> None:
-        """Label ``label`` the ROIs whose ``metric`` is above (or below) ``threshold``."""
-        self.session.relabel_where(metric, ">" if above else "<", threshold, label)
+        """Label ``label`` the ROIs whose ``metric`` is above (or below) ``threshold`` (one
+        action; ``metric`` may be ``"probability"`` after :meth:`suggest`)."""
+        if metric != "probability":
+            self.session.relabel_where(metric, ">" if above else "<", threshold, label)
+            return
+        if self.probability is None:
+            raise ValueError("No suggestions yet: click Suggest first.")
+        chosen = (self.probability > threshold) if above else (self.probability < threshold)
+        ids = [int(i) for i in np.flatnonzero(chosen) if self.rois.labels[i] != label]
+        if not ids:
+            raise ValueError(f"No ROI {'above' if above else 'below'} p = {threshold:g} "
+                             f"to label {label!r}.")
+        self.session.set_label(ids, label)
+
+    # -- suggestions -----------------------------------------------------------------------------
+    def trained_on_path(self) -> Path | None:
+        """The JSON beside the draft that names the curations the suggestions came from."""
+        return None if self.draft is None else self.draft.with_suffix(".suggestions.json")
+
+    def suggest(self, examples: list | None = None) -> Any:
+        """Learn from the pipeline's committed curations (or ``examples``; see
+        :func:`~._suggest.suggest`); the probabilities are applied by
+        :meth:`set_suggestions` (safe to call from a worker thread)."""
+        from ._suggest import suggest
+
+        return suggest(self, examples)
+
+    def set_suggestions(self, found: Any) -> None:
+        """Show ``found`` (a :class:`~._suggest.Suggestions`): the probability column and
+        :attr:`trained_on` (also written beside the draft)."""
+        from ._suggest import write_trained_on
+
+        if len(found.probability) != len(self.rois):
+            raise ValueError("the set changed while the suggestions were computed: suggest again")
+        self.probability = np.asarray(found.probability, np.float64)
+        self._probability_for = tuple(r.pixels for r in self.rois)
+        self.trained_on = list(found.trained_on)
+        if self.trained_on_path() is not None:
+            write_trained_on(self.trained_on_path(), found)
 
     # -- files ---------------------------------------------------------------------------------
     def import_rois(self, kind: str, path: str | Path) -> None:
