@@ -34,6 +34,7 @@ from ._draft_bar import DraftBar
 from ._roi_table import RoiTable
 from ._suggest_panel import SuggestPanel
 from ._trace_plot import TracePlot
+from ._open_recordings import fill_recording_box, layer_recording, open_recordings
 from ._worker import WorkerPool, readable, show_message
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CurateRois"]
 
-_KEY_FIELDS = ("mouse_id", "session_date", "recording_num")
 #: names of the layers the dock adds (after the recording's label)
 CURATION_NAME, DRAW_NAME, LINE_NAME = "curation", "draw ROI", "split line"
 _LABEL_OF = {"accept": "cell", "reject": "not cell", "unsure": "unsure"}
@@ -208,32 +208,13 @@ class CurateRois(QWidget):
         self.failed.emit(text)
 
     # -- recordings in the viewer --------------------------------------------------------------
-    def _layer_recording(self, layer: Any) -> tuple[dict, str | None] | None:
-        key = (layer.metadata or {}).get("key")
-        info = (layer.metadata or {}).get(browse.METADATA_KEY) or {}
-        if not isinstance(key, dict) or not all(k in key for k in _KEY_FIELDS):
-            return None
-        if info.get("table") == "VolumeRecording":
-            return None
-        return browse.recording_key(key), info.get("schema")
-
     def _layers_changed(self, _event: Any = None) -> None:
-        found: list[tuple[dict, str | None]] = []
-        for layer in self.viewer.layers:
-            item = self._layer_recording(layer)
-            if item is not None and all(item[0] != k for k, _ in found):
-                found.append(item)
+        found = open_recordings(self.viewer.layers)
         if [k for k, _ in found] == [k for k, _ in self.recordings]:
             return
         current = self.recording
         self.recordings = found
-        self.recording_box.blockSignals(True)
-        self.recording_box.clear()
-        for key, _schema in found:
-            self.recording_box.addItem(browse.recording_label(key))
-        if current is not None and any(k == current for k, _ in found):
-            self.recording_box.setCurrentIndex([k for k, _ in found].index(current))
-        self.recording_box.blockSignals(False)
+        fill_recording_box(self.recording_box, found, current)
         if self.recording != current:
             self._recording_chosen()
 
@@ -343,8 +324,8 @@ class CurateRois(QWidget):
         shown = {
             (layer.metadata or {}).get(browse.METADATA_KEY, {}).get("role")
             for layer in self.viewer.layers
-            if self._layer_recording(layer) is not None
-            and self._layer_recording(layer)[0] == inputs.key
+            if layer_recording(layer) is not None
+            and layer_recording(layer)[0] == inputs.key
         }
         if inputs.corrected is not None and "corrected" not in shown:
             data, limits = browse.movie_view(inputs.corrected)

@@ -223,15 +223,17 @@ def load_curation(pipeline: Any, key: dict, *, roi_key: dict | None = None,
         labels = [r["label"] for r in rows]
         trace_table = pipeline.CuratedTrace
         from ..rois import roi_metrics
+        from ._suggest import summary_images as _summary_images
 
-        metrics = roi_metrics(masks, _summary_of(images, int(corrected.shape[0])))
+        metrics = roi_metrics(masks, _summary_images(images, int(corrected.shape[0])))
     metrics.update(_stored_trace_metrics(trace_table, trace_key, len(masks)))
     rois = None
     if labels is not None:
         from .. import curation
+        from ._suggest import summary_images as _summary_images
 
         rois = curation.RoiSet.from_masks(masks, metrics=metrics, labels=labels,
-                                          images=_summary_of(images, int(corrected.shape[0])))
+                                          images=_summary_images(images, int(corrected.shape[0])))
     return CurationInputs(
         key=recording_key(found),
         roi_key=found,
@@ -322,18 +324,9 @@ def metric_colors(values: np.ndarray) -> np.ndarray:
 def _summary(inputs: CurationInputs) -> Any:
     """The ROI row's images as :class:`~napari_photon.rois.SummaryImages` (for the metrics
     of new ROIs and the correlation split), or None when the row has none."""
-    return _summary_of(inputs.images, inputs.n_frames)
+    from ._suggest import summary_images
 
-
-def _summary_of(images: Mapping[str, np.ndarray], n_frames: int) -> Any:
-    from ..rois._summary import SummaryImages
-
-    if "mean" not in images or "correlation" not in images:
-        return None
-    mean = np.asarray(images["mean"], np.float32)
-    return SummaryImages(mean=mean, max=np.asarray(images.get("max", mean), np.float32),
-                         std=np.zeros_like(mean), correlation=np.asarray(images["correlation"],
-                         np.float32), n_frames=n_frames)
+    return summary_images(inputs.images, inputs.n_frames)
 
 
 class CurateModel:

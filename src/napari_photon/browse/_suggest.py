@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Suggestions", "current_features", "suggest", "training_examples"]
+__all__ = ["Suggestions", "current_features", "suggest", "summary_images", "training_examples"]
 
 #: features never used: where an ROI lies says nothing of whether it is a cell
 _LEFT_OUT = ("centroid_y", "centroid_x", "seed_y", "seed_x", "touches_border", "probability")
@@ -47,6 +47,19 @@ class Suggestions:
     features: list[str]
 
 
+def summary_images(images: Mapping[str, np.ndarray], n_frames: int) -> Any:
+    """``mean``/``max``/``correlation`` images as :class:`~napari_photon.rois.SummaryImages`
+    (for ROI metrics and the correlation split), or None without mean and correlation."""
+    from ..rois._summary import SummaryImages
+
+    if "mean" not in images or "correlation" not in images:
+        return None
+    mean = np.asarray(images["mean"], np.float32)
+    return SummaryImages(mean=mean, max=np.asarray(images.get("max", mean), np.float32),
+                         std=np.zeros_like(mean), correlation=np.asarray(images["correlation"],
+                         np.float32), n_frames=n_frames)
+
+
 def _trace_features(rows: list[dict], n: int) -> dict[str, np.ndarray]:
     """Trace features of the rows (``roi_id`` and traces each), NaN for ROIs without one."""
     from ..curation import trace_features
@@ -67,7 +80,6 @@ def _trace_features(rows: list[dict], n: int) -> dict[str, np.ndarray]:
 def training_examples(pipeline: Any) -> list[tuple[dict, list[str], dict]]:
     """``(features, labels, curation key)`` of every committed curation in ``pipeline``."""
     from ..rois import roi_metrics
-    from ._curate import _summary_of
 
     examples, summaries = [], {}
     roi_fields = list(pipeline.ROI.primary_key)
@@ -83,7 +95,7 @@ def training_examples(pipeline: Any) -> list[tuple[dict, list[str], dict]]:
             images = {name: row[f"{name}_image"] for name in ("mean", "max", "correlation")
                       if row.get(f"{name}_image") is not None}
             n_frames = int((pipeline.MotionCorrected & roi_key).fetch1("corrected_movie").shape[0])
-            summaries[marker] = _summary_of(images, n_frames)
+            summaries[marker] = summary_images(images, n_frames)
         masks = np.stack([np.asarray(r["mask"], bool) for r in rows])
         features = dict(roi_metrics(masks, summaries[marker]))
         traces = (pipeline.CuratedTrace & key).fetch("roi_id", *_TRACES, as_dict=True)
