@@ -661,3 +661,51 @@ def test_suggest_learns_from_committed_curations_and_accepts_above_p(dock, qtbot
     assert above.any() and (labels[above] == "cell").all() and (labels[~above] == "not cell").all()
     _trigger(qtbot, dock, "undo", "button")  # one action
     assert _state(dock) == before
+
+
+# -- screenshots for the docs ------------------------------------------------------------------
+def test_screenshots_of_the_dock_and_a_merge(make_napari_viewer, qtbot, pipeline):
+    from conftest import SCREENSHOTS
+    from test_widget_screenshot import _check_pixels
+
+    session = new_mouse(pipeline, frames=120, size=160, neurons=30, radius=(5.0, 7.0), seed=21)
+    key = {**session, "recording_num": 1}
+    pipeline.populate(key, tables=(pipeline.MotionCorrected, pipeline.ROI, pipeline.Trace))
+    viewer = make_napari_viewer(show=True, title="napari-photon")
+    viewer.window.resize(1600, 1000)
+    _, dock = viewer.window.add_plugin_dock_widget("napari-photon", "Curate ROIs")
+    with qtbot.waitSignal(dock.loaded, timeout=TIMEOUT):
+        _open(viewer, pipeline, key)
+    qtbot.waitUntil(lambda: not dock.busy, timeout=TIMEOUT)
+    rois = dock.model.rois
+    centroids = np.array([np.argwhere(rois.mask(i)).mean(axis=0) for i in range(len(rois))])
+    distances = np.linalg.norm(centroids[:, None] - centroids[None], axis=-1)
+    np.fill_diagonal(distances, np.inf)
+    first, second = (int(i) for i in np.unravel_index(np.argmin(distances), distances.shape))
+    with qtbot.waitSignal(dock.tracesShown, timeout=TIMEOUT):
+        dock.select([first])
+    viewer.dims.set_current_step(0, 60)
+    viewer.reset_view()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    viewer.screenshot(str(SCREENSHOTS / "curate.png"), canvas_only=False, flash=False)
+    _check_pixels(SCREENSHOTS / "curate.png")
+
+    # a merge of the two closest ROIs, zoomed on them
+    for layer in viewer.layers:
+        if layer.metadata["napari_photon"]["role"] in ("draw", "line"):
+            layer.visible = False
+    pair = centroids[[first, second]]
+    span = float(np.abs(pair[0] - pair[1]).max()) + 24.0
+    viewer.camera.center = tuple(pair.mean(axis=0))
+    viewer.camera.zoom = min(viewer.window._qt_viewer.canvas.size) / span
+    dock.color_box.setCurrentText("compactness")  # the merged ROI stands out (less compact)
+    with qtbot.waitSignal(dock.tracesShown, timeout=TIMEOUT):
+        dock.select([first, second])
+    viewer.screenshot(str(SCREENSHOTS / "curate_merge_before.png"), canvas_only=False, flash=False)
+    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
+        dock.actions.buttons["merge"].click()
+    qtbot.waitUntil(lambda: not dock.busy, timeout=TIMEOUT)
+    assert len(dock.model.rois) == len(rois) - 1 and "merged" in dock.model.rois.origins
+    viewer.screenshot(str(SCREENSHOTS / "curate_merge_after.png"), canvas_only=False, flash=False)
+    for name in ("curate_merge_before.png", "curate_merge_after.png"):
+        _check_pixels(SCREENSHOTS / name)
