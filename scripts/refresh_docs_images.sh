@@ -8,5 +8,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 rm -rf build/screenshots
 bash scripts/bootstrap.sh test tests/test_widget_screenshot.py tests/test_viewer_layers.py \
-    "tests/test_widget_populate.py::test_screenshot_of_the_window_with_the_dock"
+    "tests/test_widget_populate.py::test_screenshot_of_the_window_with_the_dock" \
+    "tests/test_widget_curate.py::test_screenshots_of_the_dock_and_a_merge"
 cp -v build/screenshots/*.png docs/images/

@@ -28,6 +28,12 @@ from ..browse import Progress
 from ._changes import pipeline_changes
 from ._parameter_chooser import ParameterChooser
 from ._step_progress import StepProgress
+from ._open_recordings import (
+    KEY_FIELDS,
+    fill_recording_box,
+    layer_recording,
+    open_recordings,
+)
 from ._worker import WorkerPool, readable, relay_runtime_errors, show_message
 
 if TYPE_CHECKING:
@@ -35,7 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ProcessRecording"]
 
-_KEY_FIELDS = ("mouse_id", "session_date", "recording_num")
 
 
 def _with_progress(call: Callable[[], Any], cancel: Callable[[], bool]) -> Generator:
@@ -201,39 +206,20 @@ class ProcessRecording(QWidget):
         self._load_choices()
 
     # -- recordings in the viewer ------------------------------------------------------
-    def _layer_recording(self, layer: Any) -> tuple[dict, str | None] | None:
-        key = (layer.metadata or {}).get("key")
-        info = (layer.metadata or {}).get(browse.METADATA_KEY) or {}
-        if not isinstance(key, dict) or not all(k in key for k in _KEY_FIELDS):
-            return None
-        if info.get("table") == "VolumeRecording":
-            return None
-        return browse.recording_key(key), info.get("schema")
-
     def _layers_changed(self, _event: Any = None) -> None:
-        found: list[tuple[dict, str | None]] = []
-        for layer in self.viewer.layers:
-            item = self._layer_recording(layer)
-            if item is not None and all(item[0] != k for k, _ in found):
-                found.append(item)
+        found = open_recordings(self.viewer.layers)
         if [k for k, _ in found] == [k for k, _ in self.recordings]:
             return
         current = self.recording
         self.recordings = found
-        self.recording_box.blockSignals(True)
-        self.recording_box.clear()
-        for key, _schema in found:
-            self.recording_box.addItem(browse.recording_label(key))
-        if current is not None and any(k == current for k, _ in found):
-            self.recording_box.setCurrentIndex([k for k, _ in found].index(current))
-        self.recording_box.blockSignals(False)
+        fill_recording_box(self.recording_box, found, current)
         if self.recording != current:
             self._load_choices()
         self._set_busy()
 
     def _active_changed(self, event: Any = None) -> None:
         layer = self.viewer.layers.selection.active
-        item = self._layer_recording(layer) if layer is not None else None
+        item = layer_recording(layer) if layer is not None else None
         if item is None or self._pool.busy:
             return
         keys = [k for k, _ in self.recordings]
@@ -276,7 +262,7 @@ class ProcessRecording(QWidget):
             return  # the recording or step changed meanwhile
         self._step, parameter_sets, self.inputs, fields, methods = result
         for key in self.inputs:
-            extra = {k: v for k, v in key.items() if k not in _KEY_FIELDS}
+            extra = {k: v for k, v in key.items() if k not in KEY_FIELDS}
             self.input_box.addItem(", ".join(f"{k}={v}" for k, v in extra.items()) or "recording")
         if not self.inputs:
             need = self.step.upstream.__name__

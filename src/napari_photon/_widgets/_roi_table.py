@@ -266,7 +266,8 @@ class RoiTable(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(20)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.view.horizontalHeader().setDefaultSectionSize(70)
-        self.view.setAlternatingRowColors(True)
+        # no alternating rows: in the dark theme their light base made the text unreadable
+        self.view.setAlternatingRowColors(False)
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
         self._quiet = False
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,10 @@ __all__ = [
     "CurateModel",
     "CurationInputs",
     "TraceStore",
+    "curation_versions",
+    "draft_parent",
     "draft_path",
+    "draft_source",
     "load_curation",
     "metric_colors",
 ]
@@ -140,18 +143,35 @@ class CurationInputs:
     n_frames: int = 0
     rois: Any = None
     pipeline: Any = field(default=None, repr=False)
+    #: the version the set started from: None for the detected set, else its curation_id
+    parent_curation_id: int | None = None
+    #: ``'detected'``, ``'curation'`` or the tool an imported set came from
+    parent_kind: str = "detected"
 
 
-def _stored_fetch(pipeline: Any, roi_key: dict) -> Callable[[list[int]], dict]:
+def _stored_fetch(table: Any, key: dict) -> Callable[[list[int]], dict]:
+    """Reads the traces of ``table`` (``Trace`` or ``CuratedTrace``) restricted to ``key``."""
+
     def fetch(roi_ids: list[int]) -> dict:
-        table = pipeline.Trace & roi_key & [{"roi_id": int(r)} for r in roi_ids]
-        rows = table.fetch("roi_id", *TRACE_NAMES, as_dict=True)
+        rows = table & key & [{"roi_id": int(r)} for r in roi_ids]
+        rows = rows.fetch("roi_id", *TRACE_NAMES, as_dict=True)
         return {int(r["roi_id"]): {n: r[n] for n in TRACE_NAMES} for r in rows}
 
     return fetch
 
 
-def load_curation(pipeline: Any, key: dict, *, roi_key: dict | None = None) -> CurationInputs:
+def curation_versions(pipeline: Any, roi_key: dict) -> list[dict]:
+    """The committed versions of the ROI set ``roi_key``: ``curation_id``, ``curator``,
+    ``note``, ``curated_at`` each, oldest first (empty without curation tables)."""
+    if not hasattr(pipeline, "Curation"):
+        return []
+    table = pipeline.Curation & {k: v for k, v in roi_key.items() if k in pipeline.ROI.primary_key}
+    return table.fetch("curation_id", "curator", "note", "curated_at", as_dict=True,
+                       order_by="curation_id")
+
+
+def load_curation(pipeline: Any, key: dict, *, roi_key: dict | None = None,
+                  curation_id: int | None = None) -> CurationInputs:
     """Read what curating ``key``'s ROIs needs (movies stay lazy; traces are read later).
 
     Parameters
@@ -162,6 +182,10 @@ def load_curation(pipeline: Any, key: dict, *, roi_key: dict | None = None) -> C
         ``motion_params_id`` and ``roi_params_id``).
     roi_key : dict, optional
         Restrict the ROI row further.
+    curation_id : int, optional
+        Start from this committed version of the set (its masks and labels; each ROI
+        ``'detected'`` with its roi_id in that version as its source; traces from
+        ``CuratedTrace``) instead of the detected set.
 
     Raises
     ------
@@ -186,8 +210,30 @@ def load_curation(pipeline: Any, key: dict, *, roi_key: dict | None = None) -> C
         if row.get(f"{name}_image") is not None
     }
     metrics = {k: np.asarray(v) for k, v in (row.get("roi_metrics") or {}).items()}
-    metrics.update(_stored_trace_metrics(pipeline, found, len(masks)))
     shape = tuple(masks.shape[1:]) if masks.ndim == 3 else tuple(corrected.shape[-2:])
+    trace_table, trace_key, labels = pipeline.Trace, found, None
+    if curation_id is not None:
+        trace_key = {**found, "curation_id": int(curation_id)}
+        if not (pipeline.Curation & trace_key):
+            raise LookupError(f"curation {curation_id} of {recording_key(found)} does not exist")
+        rows = (pipeline.Curation.Mask & trace_key).fetch("mask", "label", as_dict=True,
+                                                          order_by="roi_id")
+        masks = np.stack([np.asarray(r["mask"], bool) for r in rows]) if rows else np.zeros(
+            (0, *shape), bool)
+        labels = [r["label"] for r in rows]
+        trace_table = pipeline.CuratedTrace
+        from ..rois import roi_metrics
+        from ._suggest import summary_images as _summary_images
+
+        metrics = roi_metrics(masks, _summary_images(images, int(corrected.shape[0])))
+    metrics.update(_stored_trace_metrics(trace_table, trace_key, len(masks)))
+    rois = None
+    if labels is not None:
+        from .. import curation
+        from ._suggest import summary_images as _summary_images
+
+        rois = curation.RoiSet.from_masks(masks, metrics=metrics, labels=labels,
+                                          images=_summary_images(images, int(corrected.shape[0])))
     return CurationInputs(
         key=recording_key(found),
         roi_key=found,
@@ -198,17 +244,20 @@ def load_curation(pipeline: Any, key: dict, *, roi_key: dict | None = None) -> C
         images=images,
         corrected=corrected,
         n_frames=int(corrected.shape[0]),
-        traces=TraceStore(_stored_fetch(pipeline, found), corrected.photons("algebraic"), shape,
-                          int(getattr(corrected, "frames_per_chunk", 64) or 64)),
+        traces=TraceStore(_stored_fetch(trace_table, trace_key), corrected.photons("algebraic"),
+                          shape, int(getattr(corrected, "frames_per_chunk", 64) or 64)),
         pipeline=pipeline,
+        rois=rois,
+        parent_curation_id=None if curation_id is None else int(curation_id),
+        parent_kind="detected" if curation_id is None else "curation",
     )
 
 
-def _stored_trace_metrics(pipeline: Any, roi_key: dict, n: int) -> dict[str, np.ndarray]:
-    """``snr``/``skew`` of the stored traces (NaN where none is stored)."""
+def _stored_trace_metrics(table: Any, key: dict, n: int) -> dict[str, np.ndarray]:
+    """``snr``/``skew`` of the traces stored in ``table & key`` (NaN where none is)."""
     from .. import traces
 
-    rows = (pipeline.Trace & roi_key).fetch("roi_id", *TRACE_NAMES, as_dict=True)
+    rows = (table & key).fetch("roi_id", *TRACE_NAMES, as_dict=True)
     out = {"snr": np.full(n, np.nan, np.float32), "skew": np.full(n, np.nan, np.float32)}
     rows = [r for r in rows if all(r[k] is not None for k in TRACE_NAMES)]
     if not rows:
@@ -233,7 +282,21 @@ def draft_path(key: dict, schema: str, root: str | Path | None = None) -> Path:
 
         root = home() / "curation-drafts"
     name = "_".join(str(key[k]) for k in ("mouse_id", "session_date", "recording_num"))
-    return Path(root) / schema / f"{name}.json"
+    return Path(root) / schema / f"{name}.npz"
+
+
+def draft_source(inputs: CurationInputs) -> dict:
+    """What a draft of ``inputs`` records as its source: the ROI key (as strings) and the
+    version it started from (``parent_curation_id``, ``parent_kind``)."""
+    return {**{k: str(v) for k, v in inputs.roi_key.items()},
+            "parent_curation_id": inputs.parent_curation_id, "parent_kind": inputs.parent_kind}
+
+
+def draft_parent(info: Any) -> int | None:
+    """The ``curation_id`` a draft started from (None: the detected set)."""
+    source = info.source if isinstance(info.source, dict) else {}
+    parent = source.get("parent_curation_id")
+    return None if parent is None else int(parent)
 
 
 #: viridis at 0, 1/4, 1/2, 3/4, 1 (linear in between)
@@ -261,15 +324,9 @@ def metric_colors(values: np.ndarray) -> np.ndarray:
 def _summary(inputs: CurationInputs) -> Any:
     """The ROI row's images as :class:`~napari_photon.rois.SummaryImages` (for the metrics
     of new ROIs and the correlation split), or None when the row has none."""
-    from ..rois._summary import SummaryImages
+    from ._suggest import summary_images
 
-    images = inputs.images
-    if "mean" not in images or "correlation" not in images:
-        return None
-    mean = np.asarray(images["mean"], np.float32)
-    return SummaryImages(mean=mean, max=np.asarray(images.get("max", mean), np.float32),
-                         std=np.zeros_like(mean), correlation=np.asarray(images["correlation"],
-                         np.float32), n_frames=inputs.n_frames)
+    return summary_images(inputs.images, inputs.n_frames)
 
 
 class CurateModel:
@@ -287,10 +344,12 @@ class CurateModel:
         The session's draft file (default :func:`draft_path`); None keeps no draft.
     start : RoiSet, optional
         The set to start from (default: the detected one, every ROI a cell).
+    resume : bool
+        Continue the draft at ``draft`` (its state and history) instead.
     """
 
     def __init__(self, inputs: CurationInputs, *, draft: str | Path | None | bool = True,
-                 start: Any = None) -> None:
+                 start: Any = None, resume: bool = False) -> None:
         from .. import curation
 
         self.inputs = inputs
@@ -302,13 +361,49 @@ class CurateModel:
             detected = curation.RoiSet.from_masks(inputs.masks, metrics=inputs.metrics,
                                                   images=_summary(inputs))
         self.detected = detected
-        self.session = curation.CurationSession(
-            start if start is not None else detected, self.draft,
-            source={k: str(v) for k, v in inputs.roi_key.items()},
-        )
+        if resume:
+            if self.draft is None:
+                raise ValueError("resuming needs the draft's path")
+            self.session = curation.CurationSession.resume(self.draft, _summary(inputs))
+            source = self.session.source if isinstance(self.session.source, dict) else {}
+            if source.get("parent_kind") not in (None, "detected", "curation"):
+                self.inputs = replace(inputs, parent_curation_id=None,
+                                      parent_kind=source["parent_kind"])
+        else:
+            self.session = curation.CurationSession(
+                start if start is not None else detected, self.draft, source=draft_source(inputs)
+            )
         self.probability: np.ndarray | None = None
+        self._probability_for: tuple | None = None
+        #: the curations the suggestions were learnt from (keys), after :meth:`suggest`
+        self.trained_on: list[dict] = []
+        #: whether the draft file is this session's: it resumed it, or changed the set (and
+        #: so saved over it)
+        self.owns_draft = resume
         self._listeners: list[Callable[[], None]] = []
         self.session.on_change(self._changed)
+
+    def pending_draft(self) -> Any:
+        """The draft an earlier, uncommitted curation of this ROI set left at :attr:`draft`
+        (a :class:`~napari_photon.curation.DraftInfo`), or None; none once the draft is
+        this session's (:attr:`owns_draft`)."""
+        from .. import curation
+
+        if self.draft is None or self.owns_draft:
+            return None
+        wanted = {k: str(v) for k, v in self.inputs.roi_key.items()}
+        for info in curation.drafts_for(self.draft.parent):
+            source = info.source if isinstance(info.source, dict) else {}
+            if info.path == self.draft and all(source.get(k) == v for k, v in wanted.items()):
+                return info
+        return None
+
+    def discard_draft(self) -> None:
+        """Delete the draft file (the curation shown stays)."""
+        from .. import curation
+
+        if self.draft is not None:
+            curation.discard_draft(self.draft)
 
     # -- the set ---------------------------------------------------------------------------
     @property
@@ -325,7 +420,12 @@ class CurateModel:
         self._listeners.append(callback)
 
     def _changed(self, _change: Any = None) -> None:
-        self.probability = None
+        self.owns_draft = True
+        pixels = self._probability_for
+        if pixels is None or len(pixels) != len(self.rois) or any(
+            a is not b.pixels for a, b in zip(pixels, self.rois, strict=True)
+        ):
+            self.probability = None  # the ROIs changed, not only their labels
         for callback in list(self._listeners):
             callback()
 
@@ -436,8 +536,79 @@ class CurateModel:
         return self.session.count_relabel(metric, ">" if above else "<", threshold, label)
 
     def relabel_where(self, metric: str, threshold: float, above: bool, label: str) -> None:
-        """Label ``label`` the ROIs whose ``metric`` is above (or below) ``threshold``."""
-        self.session.relabel_where(metric, ">" if above else "<", threshold, label)
+        """Label ``label`` the ROIs whose ``metric`` is above (or below) ``threshold`` (one
+        action; ``metric`` may be ``"probability"`` after :meth:`suggest`)."""
+        if metric != "probability":
+            self.session.relabel_where(metric, ">" if above else "<", threshold, label)
+            return
+        if self.probability is None:
+            raise ValueError("No suggestions yet: click Suggest first.")
+        chosen = (self.probability > threshold) if above else (self.probability < threshold)
+        ids = [int(i) for i in np.flatnonzero(chosen) if self.rois.labels[i] != label]
+        if not ids:
+            raise ValueError(f"No ROI {'above' if above else 'below'} p = {threshold:g} "
+                             f"to label {label!r}.")
+        self.session.set_label(ids, label)
+
+    # -- suggestions -----------------------------------------------------------------------------
+    def trained_on_path(self) -> Path | None:
+        """The JSON beside the draft that names the curations the suggestions came from."""
+        return None if self.draft is None else self.draft.with_suffix(".suggestions.json")
+
+    def suggest(self, examples: list | None = None) -> Any:
+        """Learn from the pipeline's committed curations (or ``examples``; see
+        :func:`~._suggest.suggest`); the probabilities are applied by
+        :meth:`set_suggestions` (safe to call from a worker thread)."""
+        from ._suggest import suggest
+
+        return suggest(self, examples)
+
+    def set_suggestions(self, found: Any) -> None:
+        """Show ``found`` (a :class:`~._suggest.Suggestions`): the probability column and
+        :attr:`trained_on` (also written beside the draft)."""
+        from ._suggest import write_trained_on
+
+        if len(found.probability) != len(self.rois):
+            raise ValueError("the set changed while the suggestions were computed: suggest again")
+        self.probability = np.asarray(found.probability, np.float64)
+        self._probability_for = tuple(r.pixels for r in self.rois)
+        self.trained_on = list(found.trained_on)
+        if self.trained_on_path() is not None:
+            write_trained_on(self.trained_on_path(), found)
+
+    # -- files ---------------------------------------------------------------------------------
+    def import_rois(self, kind: str, path: str | Path) -> None:
+        """Replace the set with the ROIs of a ``kind`` (``'suite2p'``, ``'imagej'``,
+        ``'caiman'``) file on this recording's frame: a new session (the draft starts
+        again), every ROI ``'imported'``; a commit records ``parent_kind=kind``.
+
+        Raises CurationError (a ValueError) for a file that does not fit (another frame
+        size, not such a file); nothing changes then.
+        """
+        from .. import curation
+
+        readers = {"suite2p": curation.read_suite2p, "imagej": curation.read_imagej,
+                   "caiman": curation.read_caiman}
+        if kind not in readers:
+            raise ValueError(f"unknown kind {kind!r}: one of {', '.join(readers)}")
+        imported = readers[kind](path, self.shape, images=_summary(self.inputs))
+        self.inputs = replace(self.inputs, parent_curation_id=None, parent_kind=kind)
+        self.session = curation.CurationSession(imported, self.draft,
+                                                source=draft_source(self.inputs))
+        self.session.on_change(self._changed)
+        self.session.save_draft()
+        self._changed()
+
+    def export_rois(self, kind: str, path: str | Path) -> list[Path]:
+        """Write the current set for ``kind`` (``'suite2p'``: ``stat.npy`` and
+        ``iscell.npy`` into the folder ``path``; ``'imagej'``: a RoiSet zip)."""
+        from .. import curation
+
+        if kind == "suite2p":
+            return list(curation.write_suite2p(self.rois, path))
+        if kind == "imagej":
+            return [curation.write_imagej(self.rois, path)]
+        raise ValueError(f"cannot export {kind!r}: suite2p or imagej")
 
     def undo(self) -> None:
         self.session.undo()
@@ -446,9 +617,18 @@ class CurateModel:
         self.session.redo()
 
     def commit(self, *, curator: str, note: str = "") -> dict:
-        """Store the set through ``Pipeline.commit_curation``, then populate its
-        ``CuratedTrace``. Returns the new curation's key."""
+        """Store the set through ``Pipeline.commit_curation`` (one transaction), populate
+        its ``CuratedTrace``, then discard the draft. Returns the new curation's key."""
         pipeline = self.inputs.pipeline
         if pipeline is None or not hasattr(pipeline, "commit_curation"):
             raise LookupError("This pipeline has no curation tables (commit_curation) yet.")
-        raise NotImplementedError
+        rois = self.rois
+        key = pipeline.commit_curation(
+            self.inputs.roi_key, rois.masks(), list(rois.labels), list(rois.origins),
+            [np.asarray(s, dtype=np.int64) for s in rois.sources], curator=curator, note=note,
+            parent_curation_id=self.inputs.parent_curation_id,
+            parent_kind=self.inputs.parent_kind,
+        )
+        pipeline.populate(key, tables=("CuratedTrace",))
+        self.discard_draft()
+        return dict(key)
