@@ -531,6 +531,26 @@ def tiff_session(pipeline, prefix: str, n_files: int = 1, **movie) -> dict:
     return key
 
 
+def cli_env(home: Path) -> dict:
+    """The environment of a ``napari-photon`` subprocess on ``home``: no DataJoint server
+    configured (the home's embedded one), no display, matplotlib drawing to memory."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJ_", "NAPARI_PHOTON_"))}
+    env.update(NAPARI_PHOTON_HOME=str(home), MPLBACKEND="Agg")
+    env.pop("DISPLAY", None)
+    return env
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float, interval: float = 0.05):
+    """Poll ``condition()`` until it is true (returned), failing after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def drain(generator):
     """Run a generator to its end: (the values it yielded, the value it returned)."""
     reports = []

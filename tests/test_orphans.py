@@ -13,10 +13,9 @@ import platform
 import signal
 import subprocess
 import sys
-import time
 
 import psutil
-from conftest import tiff_session, zarr_folders
+from conftest import cli_env, tiff_session, wait_for, zarr_folders
 
 from napari_photon.pipeline._orphans import find_orphans, release_orphans
 
@@ -39,21 +38,6 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def cli_env(home) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJ_", "NAPARI_PHOTON_"))}
-    env.update(NAPARI_PHOTON_HOME=str(home), MPLBACKEND="Agg")
-    env.pop("DISPLAY", None)
-    return env
-
-
-def wait_for(condition, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def server_connections(pipeline) -> set[int]:
@@ -87,7 +71,7 @@ def test_a_worker_killed_mid_write_gives_its_key_to_the_next_worker(
         worker.kill()
         worker.wait()
     wait_for(lambda: job["connection_id"] not in server_connections(pipeline),
-             "the server to drop the killed worker's connection")
+             "the server to drop the killed worker's connection", 60.0)
     assert jobs.fetch1("status") == "reserved"  # nothing else gives it back
     assert len(pipeline.Recording & key) == 0
 

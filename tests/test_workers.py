@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from conftest import tiff_session, zarr_folders
+from conftest import cli_env, tiff_session, wait_for, zarr_folders
 
 HOLD_MID_WRITE = """
 import sys, time
@@ -39,13 +39,6 @@ with write_options(chunk_budget=4 * 4 * 64 * 64):  # several chunks: a check bet
 """
 
 
-def cli_env(home) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJ_", "NAPARI_PHOTON_"))}
-    env.update(NAPARI_PHOTON_HOME=str(home), MPLBACKEND="Agg")
-    env.pop("DISPLAY", None)
-    return env
-
-
 def start(home, *args, script: str | None = None) -> subprocess.Popen:
     head = ["-c", script] if script else ["-m", "napari_photon.cli"]
     return subprocess.Popen(
@@ -63,13 +56,6 @@ def key_lines(output: str) -> list[tuple[str, str, str]]:
         if len(words) >= 4 and words[-1] == "s" and words[-3] in statuses:
             found.append((words[0], " ".join(words[1:-3]), words[-3]))
     return found
-
-
-def wait_for(condition, what: str, timeout: float = 300.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 #: the tables a session of 2-D TIFF stacks feeds (no volumes; nothing curated)
@@ -94,7 +80,8 @@ def test_two_workers_make_every_key_once(pipeline, photon_home):
     args = ("--schema", pipeline.database, "--poll", "0.5")
     workers = [start(photon_home, *args), start(photon_home, *args)]
     try:
-        wait_for(lambda: all_done(pipeline, keys), "the workers to make every key")
+        wait_for(lambda: all_done(pipeline, keys), "the workers to make every key", 300.0,
+                 interval=0.2)
     finally:
         results = [finish(w) for w in workers]
     for code, out in results:
