@@ -27,7 +27,7 @@ from ._draft_bar import DraftBar
 from ._roi_table import RoiTable
 from ._suggest_panel import SuggestPanel
 from ._trace_plot import TracePlot
-from ._open_recordings import fill_recording_box, open_recordings
+from ._open_recordings import chosen_recording, fill_recording_box, open_recordings
 from ._worker import WorkerPool, readable, show_message
 
 if TYPE_CHECKING:
@@ -171,12 +171,10 @@ class CurateRois(TracesMixin, SuggestMixin, FilesCommitMixin, QWidget):
 
     @property
     def recording(self) -> dict | None:
-        index = self.recording_box.currentIndex()
-        return self.recordings[index][0] if 0 <= index < len(self.recordings) else None
+        return chosen_recording(self.recording_box, self.recordings)[0]
 
     def _schema(self) -> str | None:
-        index = self.recording_box.currentIndex()
-        return self.recordings[index][1] if 0 <= index < len(self.recordings) else None
+        return chosen_recording(self.recording_box, self.recordings)[1]
 
     def _set_busy(self, _busy: bool = False) -> None:
         ready = self.model is not None and not self._pool.busy

@@ -14,7 +14,13 @@ from qtpy.QtWidgets import QComboBox
 
 from .. import browse
 
-__all__ = ["KEY_FIELDS", "fill_recording_box", "layer_recording", "open_recordings"]
+__all__ = [
+    "KEY_FIELDS",
+    "chosen_recording",
+    "fill_recording_box",
+    "layer_recording",
+    "open_recordings",
+]
 
 KEY_FIELDS = ("mouse_id", "session_date", "recording_num")
 
@@ -38,6 +44,15 @@ def open_recordings(layers: Iterable[Any]) -> list[tuple[dict, str | None]]:
         if item is not None and all(item[0] != k for k, _ in found):
             found.append(item)
     return found
+
+
+def chosen_recording(
+    box: QComboBox, found: list[tuple[dict, str | None]]
+) -> tuple[dict | None, str | None]:
+    """``(recording key, schema)`` chosen in ``box`` among ``found``; ``(None, None)``
+    when nothing is chosen."""
+    index = box.currentIndex()
+    return found[index] if 0 <= index < len(found) else (None, None)
 
 
 def fill_recording_box(box: QComboBox, found: list[tuple[dict, str | None]],

@@ -30,6 +30,7 @@ from ._parameter_chooser import ParameterChooser
 from ._step_progress import StepProgress
 from ._open_recordings import (
     KEY_FIELDS,
+    chosen_recording,
     fill_recording_box,
     layer_recording,
     open_recordings,
@@ -172,12 +173,10 @@ class ProcessRecording(QWidget):
 
     @property
     def recording(self) -> dict | None:
-        index = self.recording_box.currentIndex()
-        return self.recordings[index][0] if 0 <= index < len(self.recordings) else None
+        return chosen_recording(self.recording_box, self.recordings)[0]
 
     def _schema(self) -> str | None:
-        index = self.recording_box.currentIndex()
-        return self.recordings[index][1] if 0 <= index < len(self.recordings) else None
+        return chosen_recording(self.recording_box, self.recordings)[1]
 
     def _set_busy(self, _busy: bool = False) -> None:
         running = self._pool.busy
