@@ -59,8 +59,11 @@ def test_dock_shows_the_rois_in_layer_and_table(dock, pipeline, recording):
     areas = dock.table.model.columns["area"]
     np.testing.assert_array_equal(areas, masks.sum(axis=(1, 2)))
     # every ROI coloured (by label); the background transparent
-    colors = layer.colormap.color_dict
-    assert all(roi + 1 in colors for roi in range(n))
+    label_color = __import__("napari_photon").browse.LABEL_COLORS
+    colors = layer.colormap.map(np.arange(n + 1))
+    assert colors[0][3] == 0
+    for roi in range(n):
+        assert np.allclose(colors[roi + 1], label_color[dock.model.rois.labels[roi]])
 
 
 def test_table_sorts_and_filters_by_a_metric(dock, pipeline, recording):
@@ -231,8 +234,8 @@ def test_each_action_then_undo_and_redo(dock, qtbot, name, how):
     if name in ("accept", "reject", "unsure"):
         label = {"accept": "cell", "reject": "not cell", "unsure": "unsure"}[name]
         assert dock.model.rois.labels[0] == dock.model.rois.labels[1] == label
-        colors = dock.layer.colormap.color_dict
-        assert np.allclose(colors[1], __import__("napari_photon").browse.LABEL_COLORS[label])
+        color = dock.layer.colormap.map(1)
+        assert np.allclose(color, __import__("napari_photon").browse.LABEL_COLORS[label])
     _trigger(qtbot, dock, "undo", how)
     assert _state(dock) == before
     np.testing.assert_array_equal(np.asarray(dock.layer.data), dock.model.label_image())
@@ -281,9 +284,10 @@ def test_bulk_relabel_previews_the_count(dock, qtbot):
     assert (labels[areas >= threshold] == "cell").all()
     dock.hide_rejected.setChecked(True)
     assert dock.table.proxy.rowCount() == int((areas >= threshold).sum())
-    colors = dock.layer.colormap.color_dict
     hidden = int(np.flatnonzero(areas < threshold)[0])
-    assert colors[hidden + 1][3] == 0
+    shown = int(np.flatnonzero(areas >= threshold)[0])
+    assert dock.layer.colormap.map(hidden + 1)[3] == 0
+    assert dock.layer.colormap.map(shown + 1)[3] > 0
 
 
 # -- commit and versions -------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from ._curate_header import CurateHeader
 from ._curate_io import FilesCommitMixin
 from ._curate_suggest import SuggestMixin
 from ._curate_traces import TracesMixin
-from ._curation_layers import CURATION_NAME, DRAW_NAME, LINE_NAME, CurationLayers
+from ._curation_layers import CURATION_NAME, DRAW_NAME, LINE_NAME, CurationLayers, display_labels
 from ._curation_commit import CommitPanel
 from ._draft_bar import DraftBar
 from ._roi_table import RoiTable
@@ -83,6 +83,9 @@ class CurateRois(TracesMixin, SuggestMixin, FilesCommitMixin, QWidget):
         self.curation_layers = CurationLayers(napari_viewer)
         self._pool = WorkerPool(self._set_busy)
         self._traces = WorkerPool()
+        # results arriving after the dock was deleted (the viewer closed) are dropped
+        self.destroyed.connect(self._pool.close)
+        self.destroyed.connect(self._traces.close)
         self._trace_request = 0
         self._load_request = 0
         self._suggesting: browse.CurateModel | None = None
@@ -298,7 +301,7 @@ class CurateRois(TracesMixin, SuggestMixin, FilesCommitMixin, QWidget):
         numeric = [n for n in numeric if n != "roi_id"]
         self.bulk.set_metrics(numeric)
         self.header.set_color_names(["label", *numeric])
-        self.layer.data = model.label_image()
+        self.layer.data = display_labels(model.label_image())
         self._recolor()
         present = set(int(r) for r in ids)
         self.select([r for r in self.selected if r in present], source="model")

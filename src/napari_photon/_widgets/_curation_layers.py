@@ -13,10 +13,40 @@ from ._open_recordings import layer_recording
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["CURATION_NAME", "DRAW_NAME", "LINE_NAME", "CurationLayers"]
+__all__ = ["CURATION_NAME", "DRAW_NAME", "LINE_NAME", "CurationLayers", "display_labels", "label_colormap"]
 
 #: names of the layers the dock adds (after the recording's label)
 CURATION_NAME, DRAW_NAME, LINE_NAME = "curation", "draw ROI", "split line"
+
+
+def display_labels(label_image: np.ndarray) -> np.ndarray:
+    """``label_image`` in the smallest unsigned dtype that holds it: napari colours uint8 and
+    uint16 labels straight on the GPU, whereas wider ones go through a numba dictionary
+    rebuilt (and, once per process, compiled) on every change."""
+    top = int(label_image.max()) if label_image.size else 0
+    for dtype in (np.uint8, np.uint16):
+        if top <= np.iinfo(dtype).max:
+            return label_image.astype(dtype, copy=False)
+    return label_image
+
+
+def label_colormap(table: np.ndarray) -> Any:
+    """A napari colormap giving label value ``v`` the colour ``table[v]`` (row 0 is the
+    background).
+
+    Up to 2**16 colours this is a CyclicLabelColormap over ``table`` (it maps ``v`` to row
+    ``(v - 1) % (len(table) - 1) + 1``, which is ``v`` for every value in the table): built and uploaded as one array, where a
+    DirectLabelColormap validates each of 10,000 entries one by one (about 150 ms) and
+    compiles numba dictionaries on first use (1-3 s). Beyond that, a DirectLabelColormap.
+    """
+    from napari.utils.colormaps import CyclicLabelColormap, DirectLabelColormap
+
+    table = np.asarray(table, dtype=np.float32)
+    if 2 <= len(table) <= 2**16:
+        return CyclicLabelColormap(colors=table, background_value=0)
+    colors: dict = {None: (0, 0, 0, 0), 0: (0, 0, 0, 0)}
+    colors.update({value: tuple(rgba) for value, rgba in enumerate(table) if value})
+    return DirectLabelColormap(color_dict=colors)
 
 
 class CurationLayers:
@@ -44,8 +74,6 @@ class CurationLayers:
     def add(self, model: browse.CurateModel) -> None:
         """Add the images (those of the recording not shown yet) and the editing layers;
         the curated set's layer becomes the active one."""
-        from napari.utils.colormaps import DirectLabelColormap
-
         inputs, prefix = model.inputs, self.prefix(model)
         shown = {
             (layer.metadata or {}).get(browse.METADATA_KEY, {}).get("role")
@@ -70,10 +98,10 @@ class CurationLayers:
                 )
             )
         self.layer = self.viewer.add_labels(
-            model.label_image(),
+            display_labels(model.label_image()),
             name=f"{prefix} {CURATION_NAME}",
             opacity=0.6,
-            colormap=DirectLabelColormap(color_dict=model.colors()),
+            colormap=label_colormap(model.color_table()),
             metadata=self.metadata(model, "curation"),
         )
         self.draw_layer = self.viewer.add_labels(
@@ -96,7 +124,4 @@ class CurationLayers:
 
     def recolor(self, model: browse.CurateModel, by: str, *, hide_rejected: bool) -> None:
         """Colour the curated set by its label or the metric ``by``."""
-        from napari.utils.colormaps import DirectLabelColormap
-
-        colors = model.colors(by, hide_rejected=hide_rejected)
-        self.layer.colormap = DirectLabelColormap(color_dict=colors)
+        self.layer.colormap = label_colormap(model.color_table(by, hide_rejected=hide_rejected))

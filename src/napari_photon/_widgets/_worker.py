@@ -63,6 +63,22 @@ class WorkerPool:
     def __init__(self, on_busy: Callable[[bool], None] | None = None) -> None:
         self._running: set[Any] = set()
         self._on_busy = on_busy
+        self._closed = False
+
+    def close(self) -> None:
+        """Forget the running workers: what they return, yield or raise from now on is
+        dropped (their widget is gone) and generator workers are asked to quit."""
+        self._closed = True
+        for worker in list(self._running):
+            if hasattr(worker, "quit"):
+                worker.quit()
+
+    def _unless_closed(self, callback: Callable[..., None]) -> Callable[..., None]:
+        def call(*args: Any) -> None:
+            if not self._closed:
+                callback(*args)
+
+        return call
 
     @property
     def busy(self) -> bool:
@@ -89,15 +105,15 @@ class WorkerPool:
 
         worker = create_worker(func, *args, _start_thread=False, _ignore_errors=True, **kwargs)
         if returned is not None:
-            worker.returned.connect(returned)
+            worker.returned.connect(self._unless_closed(returned))
         if errored is not None:
-            worker.errored.connect(errored)
+            worker.errored.connect(self._unless_closed(errored))
         if yielded is not None and hasattr(worker, "yielded"):
-            worker.yielded.connect(yielded)
+            worker.yielded.connect(self._unless_closed(yielded))
         # the pool forgets the worker first, so ``finished`` sees the pool's new state
         worker.finished.connect(lambda: self._done(worker))
         if finished is not None:
-            worker.finished.connect(finished)
+            worker.finished.connect(self._unless_closed(finished))
         first = not self._running
         self._running.add(worker)
         if first and self._on_busy is not None:
@@ -107,5 +123,5 @@ class WorkerPool:
 
     def _done(self, worker: Any) -> None:
         self._running.discard(worker)
-        if not self._running and self._on_busy is not None:
+        if not self._running and self._on_busy is not None and not self._closed:
             self._on_busy(False)

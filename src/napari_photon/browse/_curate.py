@@ -47,6 +47,8 @@ LABEL_COLORS = {
     "not cell": (0.95, 0.30, 0.25, 1.0),
     "unsure": (1.00, 0.80, 0.20, 1.0),
 }
+#: colour of an ROI without a label
+UNLABELLED_COLOR = (0.6, 0.6, 0.6, 1.0)
 #: metrics shown first in the table (when present), then the others alphabetically
 TABLE_METRICS = ("area", "compactness", "snr", "skew", "correlation", "contrast", "solidity")
 #: metrics that only exist for a whole pipeline run, never recomputed per ROI
@@ -217,20 +219,22 @@ class CurateModel:
             columns[name] = np.asarray(rois.metrics[name], dtype=np.float64)
         return ids, columns
     # -- colours ---------------------------------------------------------------------------
-    def colors(self, by: str = "label", *, hide_rejected: bool = False) -> dict:
-        """``{label value: RGBA}`` of every ROI (value roi_id + 1), by its label or by a
-        metric column; rejected ROIs transparent with ``hide_rejected``."""
+    def color_table(self, by: str = "label", *, hide_rejected: bool = False) -> np.ndarray:
+        """Float32 ``(n_rois + 1, 4)`` RGBA indexed by label value (roi_id + 1; row 0, the
+        background, transparent): each ROI coloured by its label or by the metric ``by``,
+        rejected ROIs transparent with ``hide_rejected``."""
         ids, columns = self.columns()
-        labels = list(self.rois.labels)
+        labels = np.asarray(list(self.rois.labels), dtype=object)
+        table = np.zeros((len(ids) + 1, 4), dtype=np.float32)
+        if not len(ids):
+            return table
         if by == "label":
-            rgba = np.array([LABEL_COLORS.get(label, (0.6, 0.6, 0.6, 1.0)) for label in labels])
+            table[1:] = [LABEL_COLORS.get(label, UNLABELLED_COLOR) for label in labels]
         else:
-            rgba = metric_colors(columns[by])
-        if hide_rejected and len(ids):
-            rgba[np.array([label == "not cell" for label in labels])] = (0, 0, 0, 0)
-        colors: dict = {None: (0, 0, 0, 0), 0: (0, 0, 0, 0)}
-        colors.update({int(r) + 1: tuple(c) for r, c in zip(ids, rgba, strict=True)})
-        return colors
+            table[1:] = np.asarray(metric_colors(columns[by]), dtype=np.float32).reshape(-1, 4)
+        if hide_rejected:
+            table[1:][labels == "not cell"] = 0
+        return table
 
     # -- traces ----------------------------------------------------------------------------
     def traces(self, roi_ids: Iterable[int]) -> dict[int, dict]:
