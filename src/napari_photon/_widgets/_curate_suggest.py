@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtpy.QtCore import Qt
-
 from ._worker import show_message
 
 __all__ = ["SuggestMixin"]
@@ -23,21 +21,9 @@ class SuggestMixin:
         if model is None:
             self._error("Open a recording's ROIs first.")
             return
-        # In the GUI thread (under a second for a lab's curations): run from a worker, the
-        # result sometimes never arrived in the tests (not understood yet)
-        from qtpy.QtWidgets import QApplication
-
         show_message(self.message, "Learning from the committed curations…")
         self._suggesting = model
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            found = model.suggest()
-        except (ValueError, LookupError) as err:
-            self._error(err)
-            return
-        finally:
-            QApplication.restoreOverrideCursor()
-        self._suggestions_found(found)
+        self._pool.start(model.suggest, returned=self._suggestions_found, errored=self._error)
 
     def _suggestions_found(self, found: Any) -> None:
         model = self._suggesting

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ._options import add_threads_option
 from ._progress import terminal_progress
 
 
@@ -20,11 +21,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--table", action="append", default=[], help="only these tables")
     parser.add_argument("--reserve-jobs", action="store_true", help="distributed populate")
     parser.add_argument("--keep-going", action="store_true", help="record errors and go on")
+    add_threads_option(parser)
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._threads import limit_threads
+
+    limit_threads(args.threads)
+
     from .. import pipeline
 
     chosen = pipeline.activate(args.schema or pipeline.DEFAULT_SCHEMA)

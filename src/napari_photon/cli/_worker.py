@@ -9,6 +9,8 @@ import signal
 import threading
 from typing import Any
 
+from ._options import add_threads_option
+
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -27,6 +29,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="stop after N keys made or failed")
     parser.add_argument("--poll", type=float, default=10.0, metavar="SECONDS",
                         help="wait between looks for new work (default 10)")
+    add_threads_option(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -50,6 +53,10 @@ def _line(report: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._threads import limit_threads
+
+    limit_threads(args.threads)
+
     from .. import pipeline
 
     chosen = pipeline.activate(args.schema or pipeline.DEFAULT_SCHEMA)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._frames import Frames, index_frames
+from .._threads import thread_count
 from . import _engine as E
 from . import _kernels as K
 from ._blas import single_threaded_blas
@@ -58,7 +58,7 @@ class CorrectedMovie(Frames):
         self.movie = movie
         self.estimate = estimate
         self.progress = progress
-        self.workers = max(1, int(workers or os.cpu_count() or 1))
+        self.workers = max(1, int(workers or thread_count()))
         self.shape = tuple(int(n) for n in movie.shape)
         if len(self.shape) != 3:
             raise ValueError(f"motion correction needs a (t, y, x) movie, got {self.shape}")

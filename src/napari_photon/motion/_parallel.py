@@ -7,7 +7,6 @@ progress bars, napari widgets) never receive calls from worker threads.
 
 from __future__ import annotations
 
-import os
 import pickle
 import threading
 from collections.abc import Callable, Sequence
@@ -15,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+
+from .._threads import thread_count
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -24,11 +25,12 @@ _POOL_LOCK = threading.Lock()
 
 
 def thread_pool() -> ThreadPoolExecutor:
-    """The process-wide pool (one thread per core) that splits blocks of frames."""
+    """The process-wide pool (:func:`~napari_photon._threads.thread_count` threads) that
+    splits blocks of frames."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
-            _POOL = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1),
+            _POOL = ThreadPoolExecutor(max_workers=thread_count(),
                                        thread_name_prefix="napari-photon-motion")
         return _POOL
 
@@ -119,7 +121,7 @@ def run_blocks(func: Callable[..., Any], movie: Any, spans: Sequence[tuple[int, 
                 if progress is not None:
                     progress(done[0], total)
 
-    n_workers = workers or os.cpu_count() or 1
+    n_workers = workers or thread_count()
     with _Progress():
         results = dask.threaded.get(graph, keys, num_workers=n_workers)
     return list(results)

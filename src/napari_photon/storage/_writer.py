@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -15,6 +14,7 @@ import zarr
 from zarr.codecs import ZstdCodec
 
 from .._frames import frames_per_block
+from .._threads import thread_count
 from ._location import ZarrLocation
 from ._options import WriteOptions, check_cancel
 from ._quantize import AnscombeQuantize, CodeOverflowError, max_value
@@ -158,7 +158,7 @@ def _discard(frame: np.ndarray) -> None:
 
 
 def _workers() -> int:
-    return max(1, os.cpu_count() or 1)
+    return thread_count()
 
 
 def _frames_per_shard(source: MovieSource, options: WriteOptions) -> int:
