@@ -32,9 +32,17 @@ def test_results_after_close_are_dropped(qtbot):
 def test_results_before_close_arrive(qtbot):
     from napari_photon._widgets._worker import WorkerPool
 
+    release = threading.Event()
     pool = WorkerPool()
     returned: list = []
-    worker = pool.start(lambda: 7, returned=returned.append)
+
+    def slow():
+        release.wait(30)
+        return 7
+
+    worker = pool.start(slow, returned=returned.append)
+    # connected before the worker can finish: a signal emitted earlier would be missed
     with qtbot.waitSignal(worker.finished, timeout=30_000):
-        pass
+        release.set()
     assert returned == [7]
+    assert not pool.busy
