@@ -22,3 +22,12 @@ def add_threads_option(parser: argparse.ArgumentParser) -> None:
         help="threads this process may use (default: NAPARI_PHOTON_THREADS, OMP_NUM_THREADS, "
         "SLURM_CPUS_PER_TASK, else the CPUs it may run on)",
     )
+
+
+def add_scheduler_option(parser: argparse.ArgumentParser) -> None:
+    """``--scheduler ADDRESS``: a dask.distributed scheduler for the chunks of each key."""
+    parser.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS",
+        help="send the chunks inside each key to this dask.distributed scheduler "
+        "(e.g. tcp://host:8786); default: threads in this process",
+    )

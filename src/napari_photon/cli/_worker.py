@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import signal
 import threading
 from typing import Any
 
-from ._options import add_threads_option
+from ._options import add_scheduler_option, add_threads_option
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -30,6 +31,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--poll", type=float, default=10.0, metavar="SECONDS",
                         help="wait between looks for new work (default 10)")
     add_threads_option(parser)
+    add_scheduler_option(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -70,14 +72,22 @@ def run(args: argparse.Namespace) -> int:
     tables = args.table or sorted(names, key=[t.__name__ for t in chosen.computed].index)
     print(f"worker {platform.node()} pid {os.getpid()} on {chosen.database}: "
           f"{', '.join(tables)}", flush=True)
-    summary = chosen.run_worker(
-        tables=tuple(args.table),
-        time_limit=args.time_limit,
-        max_keys=args.max_keys,
-        poll=args.poll,
-        stop=stop,
-        on_key=lambda report: print(_line(report), flush=True),
-    )
+    with contextlib.ExitStack() as stack:
+        try:
+            client = stack.enter_context(pipeline.using_cluster(args.scheduler))
+        except ValueError as err:
+            print(f"error: {err}")
+            return 2
+        if client is not None:
+            print(f"chunks go to the Dask scheduler at {client.scheduler.address}", flush=True)
+        summary = chosen.run_worker(
+            tables=tuple(args.table),
+            time_limit=args.time_limit,
+            max_keys=args.max_keys,
+            poll=args.poll,
+            stop=stop,
+            on_key=lambda report: print(_line(report), flush=True),
+        )
     print(f"worker stopped ({summary.reason}): {summary.made} made, {summary.errors} errors",
           flush=True)
     return 0

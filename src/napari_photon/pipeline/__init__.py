@@ -20,6 +20,7 @@ from typing import Any
 
 from ._activate import DEFAULT_SCHEMA, NotActivated, activate, active, find, is_activated
 from ._child_runner import PopulateProcessError
+from ._cluster import cluster_client, using_cluster
 from ._commit import CurationError
 from ._counts import FailedKey, TableCounts, table_counts
 from ._pipeline import COMPUTED_NAMES, Pipeline
@@ -87,10 +88,12 @@ __all__ = [
     "TableCounts",
     "activate",
     "active",
+    "cluster_client",
     "collect_garbage",
     "find",
     "is_activated",
     "reporting",
     "session_folder",
     "table_counts",
+    "using_cluster",
 ]

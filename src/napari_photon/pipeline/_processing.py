@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import motion, rois, traces
 from ..storage import DryRunTable, PhotonTable, Stabilized, remove_on_failure, write_options
+from ._cluster import cluster_client
 from ._progress import cancel_check, stage
 
 
@@ -119,6 +120,7 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
                 **params,
                 frames_per_chunk=raw.frames_per_chunk,
                 progress=stage("motion estimation"),
+                client=cluster_client(),
             )
             quality = motion.QualityAccumulator(raw.shape)  # fed while the insert streams
             corrected = motion.CorrectedMovie(raw, estimate, quality=quality)
