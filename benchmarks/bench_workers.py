@@ -1,0 +1,156 @@
+#!/usr/bin/env python
+"""How populate scales with worker processes on one machine (issue 15), and how long a
+worker takes from launch to its first make.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_workers.py                 # 1 and all-cores workers
+    .venv/bin/python benchmarks/bench_workers.py --workers 1 2 4 --recordings 16
+
+A fresh home with its embedded PostgreSQL server; for each worker count N a schema of its
+own holds the same ``--recordings`` synthetic recordings (imported untimed). Then N
+``napari-photon worker`` processes (``--threads cores/N`` each, so N workers share the
+cores instead of each starting a pool per core) make ``MotionCorrected``, ``ROI`` and
+``Trace`` of every recording, keys reserved in DataJoint's jobs table. Timed: from
+launching the workers until every key is made (the parent polls the tables).
+
+Printed per N: wall time, rows made per second (a Trace row per ROI), speed-up against one worker measured in the
+same run (the baseline) and efficiency (speed-up / N); and "launch to first make": from
+a worker's launch to the start of its first make (its first key line's arrival minus that
+key's own seconds): imports, connecting, reserving.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _report import header, load, machine, table  # noqa: E402
+
+TABLES = ("MotionCorrected", "ROI", "Trace")
+
+
+def _prepare(pipeline, n: int, frames: int, size: int) -> list[dict]:
+    from napari_photon import synthetic
+
+    keys = []
+    for i in range(n):
+        mouse = i + 1
+        pipeline.Mouse.insert1({"mouse_id": mouse, "strain": "C57BL/6J", "sex": "M"},
+                               skip_duplicates=True)
+        key = {"mouse_id": mouse, "session_date": "2026-12-04"}
+        pipeline.Session.insert1({**key, "experimenter": "bench", "notes": ""},
+                                 skip_duplicates=True)
+        folder = pipeline.session_folder(key)
+        folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / "a.tif").exists():
+            movie = synthetic.make_movie(n_frames=frames, shape=(size, size), n_neurons=20,
+                                         seed=100 + i).movie
+            synthetic.write_tiff(folder / "a.tif", movie)
+        keys.append(key)
+    pipeline.populate(keys, tables=(pipeline.Recording,))
+    return keys
+
+
+def _done(pipeline, keys) -> bool:
+    for name in TABLES:
+        counts = pipeline.table_counts(pipeline.table(name), keys)
+        if counts.error:
+            raise RuntimeError(f"{name}: {counts.error} key(s) failed")
+        if not counts.total or counts.done < counts.total:
+            return False
+    return True
+
+
+def _run(schema: str, pipeline, keys, n_workers: int, cores: int) -> tuple[float, list]:
+    threads = max(1, cores // n_workers)
+    args = ["worker", "--schema", schema, "--poll", "0.2", "--threads", str(threads)]
+    for name in TABLES:
+        args += ["--table", name]
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env.pop("DISPLAY", None)
+    launched = time.monotonic()
+    workers = [subprocess.Popen([sys.executable, "-m", "napari_photon.cli", *args], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for _ in range(n_workers)]
+    firsts: list[float] = []
+
+    def read(worker: subprocess.Popen) -> None:
+        for line in worker.stdout:
+            words = line.split()
+            if len(words) >= 4 and words[-1] == "s" and words[-3] == "done" and not reading[worker]:
+                reading[worker] = True
+                firsts.append(time.monotonic() - launched - float(words[-2]))
+
+    reading = {w: False for w in workers}
+    readers = [threading.Thread(target=read, args=(w,), daemon=True) for w in workers]
+    for reader in readers:
+        reader.start()
+    try:
+        while not _done(pipeline, keys):
+            time.sleep(0.1)
+        wall = time.monotonic() - launched
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=120)
+    return wall, firsts
+
+
+def main() -> int:
+    cores = len(os.sched_getaffinity(0))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workers", type=int, nargs="+", default=sorted({1, cores}))
+    ap.add_argument("--recordings", type=int, default=8)
+    ap.add_argument("--frames", type=int, default=1000)
+    ap.add_argument("--size", type=int, default=192)
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore", message="No datajoint.json found")
+    home = Path(tempfile.mkdtemp(prefix="napari-photon-bench-workers-"))
+    os.environ["NAPARI_PHOTON_HOME"] = str(home)
+    for var in [v for v in os.environ if v.startswith("DJ_")]:
+        del os.environ[var]
+    from napari_photon import db, pipeline
+
+    db.EmbeddedPostgres(home).start(persistent=True)  # one server for every process
+    header(f"workers on one machine: {machine()}")
+    print(f"{args.recordings} recordings of {args.frames} x {args.size} x {args.size}; "
+          f"tables {', '.join(TABLES)}; {load()}", flush=True)
+    rows, baseline = [], None
+    try:
+        for n in args.workers:
+            schema = f"bench_workers_{n}"
+            chosen = pipeline.activate(schema)
+            keys = _prepare(chosen, args.recordings, args.frames, args.size)
+            wall, firsts = _run(schema, chosen, keys, n, cores)
+            n_keys = sum(len(chosen.table(t) & keys) for t in TABLES)
+            baseline = baseline or (wall if n == 1 else None)
+            speedup = baseline / wall if baseline else float("nan")
+            rows.append([n, f"{max(1, cores // n)}", f"{wall:.1f} s", f"{n_keys / wall:.2f}",
+                         f"{speedup:.2f}x", f"{speedup / n:.0%}",
+                         f"{statistics.median(firsts):.2f} s" if firsts else "-"])
+            print(f"  {n} worker(s): {wall:.1f} s", flush=True)
+    finally:
+        db.EmbeddedPostgres(home).stop()
+        shutil.rmtree(home, ignore_errors=True)
+    print()
+    print(table(rows, ["workers", "threads each", "wall", "rows/s", "speed-up",
+                       "efficiency", "launch to first make"]))
+    print("speed-up: against 1 worker in this run (baseline); a timing, not a test")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
