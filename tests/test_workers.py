@@ -69,6 +69,20 @@ def all_done(pipeline, keys) -> bool:
     )
 
 
+def assert_each_key_made_once(pipeline, keys, outputs: list[str]) -> list[tuple[str, str]]:
+    """Every key of every fed table under ``keys`` made exactly once by the workers that
+    printed ``outputs``, none failed; returns their ``(table, key)`` of each key made."""
+    lines = [line for out in outputs for line in key_lines(out)]
+    made = [(table, key) for table, key, status in lines if status == "done"]
+    assert not [line for line in lines if line[2] in ("error", "empty", "cancelled")], lines
+    assert len(made) == len(set(made)), made  # no key made twice
+    for table in map(pipeline.table, FED):
+        expected = len(table.key_source & keys)
+        assert expected > 0
+        assert sum(t == table.__name__ for t, _ in made) == expected, (table.__name__, made)
+    return made
+
+
 def finish(worker: subprocess.Popen) -> tuple[int, str]:
     worker.send_signal(signal.SIGTERM)
     out, _ = worker.communicate(timeout=120)
@@ -87,14 +101,7 @@ def test_two_workers_make_every_key_once(pipeline, photon_home):
     for code, out in results:
         assert code == 0, out
         assert "worker stopped (stopped)" in out, out
-    lines = [line for _, out in results for line in key_lines(out)]
-    made = [(table, key) for table, key, status in lines if status == "done"]
-    assert not [line for line in lines if line[2] in ("error", "empty", "cancelled")], lines
-    assert len(made) == len(set(made)), made  # no key made twice
-    for table in map(pipeline.table, FED):
-        expected = len(table.key_source & keys)
-        assert expected > 0
-        assert sum(t == table.__name__ for t, _ in made) == expected, (table.__name__, made)
+    made = assert_each_key_made_once(pipeline, keys, [out for _, out in results])
     assert len(pipeline.Recording & keys) == 3 and len(pipeline.Trace & keys) > 0
     assert {t for t, _ in made} == set(FED)
 

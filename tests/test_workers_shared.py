@@ -15,7 +15,14 @@ import subprocess
 import sys
 
 from conftest import cli_env, tiff_session, wait_for
-from test_workers import FED, HOLD_MID_WRITE, all_done, finish, key_lines
+from test_workers import (
+    FED,
+    HOLD_MID_WRITE,
+    all_done,
+    assert_each_key_made_once,
+    finish,
+    key_lines,
+)
 
 GC = """
 import json, sys
@@ -76,13 +83,7 @@ def test_three_machines_one_server_one_bucket_a_worker_killed(
         results = [finish(w) for w in workers]
     for code, out in results:
         assert code == 0, out
-    lines = [line for _, out in results for line in key_lines(out)]
-    made = [(table, key) for table, key, status in lines if status == "done"]
-    assert not [line for line in lines if line[2] in ("error", "empty", "cancelled")], lines
-    assert len(made) == len(set(made)), made  # no key made twice
-    for table in map(pipeline.table, FED):
-        expected = len(table.key_source & keys)
-        assert sum(t == table.__name__ for t, _ in made) == expected, (table.__name__, made)
+    assert_each_key_made_once(pipeline, keys, [out for _, out in results])
     assert len(pipeline.Recording & keys) == 20
     for name in FED:  # nothing left reserved or failed in the jobs tables
         counts = pipeline.table_counts(pipeline.table(name), keys)
