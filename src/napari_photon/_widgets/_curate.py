@@ -88,6 +88,7 @@ class CurateRois(TracesMixin, SuggestMixin, FilesCommitMixin, QWidget):
         self.destroyed.connect(self._traces.close)
         self._trace_request = 0
         self._load_request = 0
+        self._loaded_pending = False
         self._suggesting: browse.CurateModel | None = None
 
         self.header = CurateHeader()
@@ -252,7 +253,8 @@ class CurateRois(TracesMixin, SuggestMixin, FilesCommitMixin, QWidget):
 
         show_message(self.message, f"Loading the ROIs of {browse.recording_label(recording)}…")
         self._pool.start(
-            job, returned=lambda found: self._loaded(request, *found), errored=self._error
+            job, returned=lambda found: self._loaded(request, *found), errored=self._error,
+            finished=self._load_finished,
         )
 
     def _show_versions(self, versions: list[dict]) -> None:
@@ -280,7 +282,15 @@ class CurateRois(TracesMixin, SuggestMixin, FilesCommitMixin, QWidget):
         self.draft_bar.offer(model.pending_draft())
         show_message(self.message, "")
         self._set_busy()
-        self.loaded.emit()
+        if self._pool.busy:  # ``loaded`` means ready: the buttons enable once the load ends
+            self._loaded_pending = True
+        else:
+            self.loaded.emit()
+
+    def _load_finished(self) -> None:
+        if self._loaded_pending and not self._pool.busy:
+            self._loaded_pending = False
+            self.loaded.emit()
 
     def _prefix(self) -> str:
         return self.curation_layers.prefix(self.model)
