@@ -218,8 +218,7 @@ def test_each_action_then_undo_and_redo(dock, qtbot, name, how):
     keys = {a.name: a.key for a in ACTIONS}
     if name in ("accept",):  # start from another label so accepting changes something
         dock.select([0, 1])
-        with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
-            dock.actions.buttons["reject"].click()
+        _trigger(qtbot, dock, "reject", "button")
     _prepare(dock, name)
     before = _state(dock)
     with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
@@ -307,11 +306,9 @@ def test_commit_stores_the_version_its_masks_and_traces(dock, qtbot, pipeline, r
 
     n = len(dock.model.rois)
     dock.select([0, 1])
-    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
-        dock.actions.buttons["merge"].click()
+    _trigger(qtbot, dock, "merge", "button")
     dock.select([2])
-    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
-        dock.actions.buttons["reject"].click()
+    _trigger(qtbot, dock, "reject", "button")
     state = dock.model.rois
     heard = []
     pipeline_changes().changed.connect(lambda schema, origin: heard.append((schema, origin)))
@@ -348,11 +345,9 @@ def test_commit_stores_the_version_its_masks_and_traces(dock, qtbot, pipeline, r
 
 def test_start_from_a_committed_version_and_commit_its_child(dock, qtbot, pipeline, recording):
     dock.select([0])
-    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
-        dock.actions.buttons["reject"].click()
+    _trigger(qtbot, dock, "reject", "button")
     dock.select([1, 2])
-    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
-        dock.actions.buttons["merge"].click()
+    _trigger(qtbot, dock, "merge", "button")
     first = _commit(qtbot, dock, "ada")
     parent = dock.model.rois
 
@@ -371,8 +366,7 @@ def test_start_from_a_committed_version_and_commit_its_child(dock, qtbot, pipeli
     np.testing.assert_allclose(dock.plot.fluorescence.listDataItems()[0].yData, stored, rtol=1e-6)
 
     dock.select([0])
-    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
-        dock.actions.buttons["accept"].click()
+    _trigger(qtbot, dock, "accept", "button")
     child = _commit(qtbot, dock, "grace")
     row = (pipeline.Curation & child).fetch1()
     assert row["parent_curation_id"] == first["curation_id"] and row["parent_kind"] == "curation"
@@ -402,11 +396,9 @@ def _reopen(qtbot, dock):
 
 def test_a_draft_is_offered_on_reopen_and_restores_the_same_state(dock, qtbot, pipeline):
     dock.select([0, 1])
-    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
-        dock.actions.buttons["merge"].click()
+    _trigger(qtbot, dock, "merge", "button")
     dock.select([0])
-    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
-        dock.actions.buttons["unsure"].click()
+    _trigger(qtbot, dock, "unsure", "button")
     expected = _state(dock)
     assert dock.model.draft.is_file() and not dock.draft_bar.isVisibleTo(dock)
 
@@ -421,8 +413,7 @@ def test_a_draft_is_offered_on_reopen_and_restores_the_same_state(dock, qtbot, p
     np.testing.assert_array_equal(np.asarray(again.layer.data), again.model.label_image())
     # the restored session goes on saving the draft; a commit discards it
     again.select([0])
-    with qtbot.waitSignal(again.changed, timeout=TIMEOUT):
-        again.actions.buttons["accept"].click()
+    _trigger(qtbot, again, "accept", "button")
     draft = again.model.draft
     assert draft.is_file()
     _commit(qtbot, again, "ada")
@@ -433,8 +424,7 @@ def test_a_draft_is_offered_on_reopen_and_restores_the_same_state(dock, qtbot, p
 
 def test_discard_deletes_the_offered_draft(dock, qtbot):
     dock.select([0])
-    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
-        dock.actions.buttons["reject"].click()
+    _trigger(qtbot, dock, "reject", "button")
     draft = dock.model.draft
     again = _reopen(qtbot, dock)
     assert again.draft_bar.isVisibleTo(again)
@@ -596,8 +586,7 @@ def test_export_suite2p_and_imagej_read_back(dock, qtbot, tmp_path):
     from napari_photon import curation
 
     dock.select([0])
-    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
-        dock.actions.buttons["reject"].click()
+    _trigger(qtbot, dock, "reject", "button")
     rois = dock.model.rois
     dock.export_rois("suite2p", str(tmp_path / "out"))
     stat = np.load(tmp_path / "out" / "stat.npy", allow_pickle=True)
@@ -623,8 +612,7 @@ def test_suggest_learns_from_committed_curations_and_accepts_above_p(dock, qtbot
     small = [int(i) for i in np.argsort(areas)[: max(2, len(areas) // 3)]]
     keys = []
     dock.select(small)
-    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
-        dock.actions.buttons["reject"].click()
+    _trigger(qtbot, dock, "reject", "button")
     for curator in ("ada", "grace"):  # two versions: the small ROIs are not cells
         keys.append(_commit(qtbot, dock, curator))
     with qtbot.waitSignal(dock.loaded, timeout=TIMEOUT):
@@ -653,8 +641,7 @@ def test_suggest_learns_from_committed_curations_and_accepts_above_p(dock, qtbot
 
     threshold = float(np.median(p))
     dock.select(list(range(len(areas))))
-    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
-        dock.actions.buttons["reject"].click()
+    _trigger(qtbot, dock, "reject", "button")
     assert dock.model.probability is not None  # labels changed, not the ROIs
     before = _state(dock)
     dock.suggestions.p.setValue(threshold)
@@ -706,8 +693,7 @@ def test_screenshots_of_the_dock_and_a_merge(make_napari_viewer, qtbot, pipeline
     with qtbot.waitSignal(dock.tracesShown, timeout=TIMEOUT):
         dock.select([first, second])
     viewer.screenshot(str(SCREENSHOTS / "curate_merge_before.png"), canvas_only=False, flash=False)
-    with qtbot.waitSignal(dock.changed, timeout=TIMEOUT):
-        dock.actions.buttons["merge"].click()
+    _trigger(qtbot, dock, "merge", "button")
     qtbot.waitUntil(lambda: not dock.busy, timeout=TIMEOUT)
     assert len(dock.model.rois) == len(rois) - 1 and "merged" in dock.model.rois.origins
     viewer.screenshot(str(SCREENSHOTS / "curate_merge_after.png"), canvas_only=False, flash=False)

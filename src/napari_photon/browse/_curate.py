@@ -223,14 +223,14 @@ class CurateModel:
         """Float32 ``(n_rois + 1, 4)`` RGBA indexed by label value (roi_id + 1; row 0, the
         background, transparent): each ROI coloured by its label or by the metric ``by``,
         rejected ROIs transparent with ``hide_rejected``."""
-        ids, columns = self.columns()
         labels = np.asarray(list(self.rois.labels), dtype=object)
-        table = np.zeros((len(ids) + 1, 4), dtype=np.float32)
-        if not len(ids):
+        table = np.zeros((len(labels) + 1, 4), dtype=np.float32)
+        if not len(labels):
             return table
-        if by == "label":
+        if by == "label":  # the labels alone: no need to build every column of the table
             table[1:] = [LABEL_COLORS.get(label, UNLABELLED_COLOR) for label in labels]
         else:
+            _, columns = self.columns()
             table[1:] = np.asarray(metric_colors(columns[by]), dtype=np.float32).reshape(-1, 4)
         if hide_rejected:
             table[1:][labels == "not cell"] = 0
