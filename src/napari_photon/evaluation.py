@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-__all__ = ["match_rois"]
+__all__ = ["decoy_hits", "match_rois", "recall_by_category", "row_correlation"]
 
 
 def match_rois(
@@ -53,3 +53,50 @@ def match_rois(
     return {"f1": f1, "precision": precision, "recall": recall, "tp": tp, "n_truth": len(g),
             "n_found": len(f), "pairs": pairs, "iou": ious,
             "mean_iou": float(ious.mean()) if tp else 0.0}
+
+
+def recall_by_category(score: dict[str, Any], categories: dict[str, np.ndarray]
+                       ) -> dict[str, tuple[int, int]]:
+    """``(matched, total)`` ground-truth cells of each category.
+
+    Parameters
+    ----------
+    score : dict
+        From :func:`match_rois` (its ``pairs``).
+    categories : dict of str -> ndarray of bool, shape (n_truth,)
+    """
+    matched = np.zeros(int(score["n_truth"]), bool)
+    matched[np.asarray(score["pairs"], int)[:, 0]] = True
+    return {name: (int((matched & members).sum()), int(members.sum()))
+            for name, members in categories.items()}
+
+
+def decoy_hits(found: np.ndarray, score: dict[str, Any], decoys: np.ndarray,
+               min_cover: float = 0.5) -> int:
+    """Unmatched found ROIs lying mostly (``min_cover`` of their pixels) on decoys.
+
+    Decoys are things that look like cells and are not (out-of-focus somata, processes):
+    this counts the false positives they caused.
+    """
+    found = np.asarray(found, bool)
+    if not len(found) or not len(decoys):
+        return 0
+    unmatched = np.setdiff1d(np.arange(len(found)), np.asarray(score["pairs"], int)[:, 1])
+    union = np.asarray(decoys, bool).any(axis=0)
+    areas = found[unmatched].sum(axis=(1, 2))
+    cover = (found[unmatched] & union).sum(axis=(1, 2)) / np.maximum(areas, 1)
+    return int((cover >= min_cover).sum())
+
+
+def row_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson r of each row of ``a`` with the same row of ``b`` (NaN where either is
+    constant), float64 ``(n,)``."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"row_correlation needs equal shapes, got {a.shape} and {b.shape}")
+    a = a - a.mean(axis=-1, keepdims=True)
+    b = b - b.mean(axis=-1, keepdims=True)
+    den = np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (a * b).sum(axis=-1) / np.where(den > 0, den, 1), np.nan)
