@@ -66,7 +66,9 @@ def test_metrics_shapes_and_ranges(found):
 
 def test_params_are_json(found):
     params = json.loads(json.dumps(found.params))
-    assert params["method"] == "activity" and params["min_area"] == 30
+    assert params["method"] == "auto" and params["min_area"] == 30
+    assert params["method_used"] == "activity"  # 300 frames: too short for sparse
+    assert params["radius"] == 6.0 and params["somata_only"] is True
 
 
 def test_summary_images_streaming_equals_in_memory(small):
@@ -88,6 +90,11 @@ def test_progress_reaches_total(small):
     done = [d for d, _ in calls]
     assert calls[-1] == (200, 200)  # two passes: summary images, then traces
     assert done == sorted(done) and len(calls) == 8
+    calls.clear()
+    rois.detect_rois(small.movie[:100], method="sparse", frames_per_chunk=32,
+                     progress=lambda done, total: calls.append((done, total)))
+    # three passes of 4 blocks: summary images, the binned movie, then traces
+    assert calls[-1] == (300, 300) and len(calls) == 12
 
 
 def test_photon_movie_input(small, found, tmp_path):
@@ -153,10 +160,12 @@ def test_correlation_method_and_legacy_detect(small):
 
 def test_precomputed_images_and_no_movie(small):
     images = rois.summary_images(small.movie)
-    result = rois.detect_rois(images=images, traces=False)
+    result = rois.detect_rois(method="activity", images=images, traces=False)
     assert match_rois(small.masks, result.masks)["f1"] >= 0.9
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="method must be one of"):
         rois.detect_rois(method="nope", images=images)
+    with pytest.raises(ValueError, match="sparse method needs the movie"):
+        rois.detect_rois(images=images, method="sparse", traces=False)
 
 
 def test_empty_movie_finds_nothing():

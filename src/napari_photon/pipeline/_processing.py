@@ -145,17 +145,17 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
         definition = """
         roi_params_id : int32
         ---
-        method : enum('activity', 'correlation', 'anatomical')
+        method : enum('auto', 'sparse', 'activity', 'correlation', 'anatomical')
         params : json                 # keyword arguments of rois.detect_rois
         description='' : varchar(255)
         """
         contents = [
             {
                 "roi_params_id": 1,
-                "method": "activity",
+                "method": "auto",
                 "params": {},
-                "description": "activity with anatomical rescue, defaults",
-            }
+                "description": "sparse activity (correlation under 500 frames); defaults",
+            },
         ]
 
     @schema

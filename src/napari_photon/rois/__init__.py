@@ -37,11 +37,13 @@ mean-image path), ``_correlation_method`` (:func:`detect`), ``_metrics``
 
 from ._correlation_method import detect
 from ._detect import METHODS, RoiResult, detect_rois
+from ._kinds import KINDS
 from ._metrics import roi_metrics
 from ._segment import segment
 from ._summary import ProgressCallback, SummaryImages, summary_images
 
 __all__ = [
+    "KINDS",
     "METHODS",
     "ProgressCallback",
     "RoiResult",

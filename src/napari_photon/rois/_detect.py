@@ -20,9 +20,14 @@ from ._correlation_method import detect
 from ._metrics import roi_metrics
 from ._photons import photon_view
 from ._segment import robust_threshold, segment
+from ._sparse_method import SparseSettings, sparse_detect
 from ._summary import ProgressCallback, SummaryImages, summary_images
 
-METHODS = ("activity", "anatomical", "correlation")
+METHODS = ("auto", "sparse", "activity", "anatomical", "correlation")
+#: ``method="auto"`` detects with ``"sparse"`` from this many frames on, ``"activity"``
+#: below (a few seconds of data hold too few transients for sparse activity)
+SPARSE_MIN_FRAMES = 500
+SPARSE_SETTINGS = tuple(SparseSettings.__dataclass_fields__)
 
 
 @dataclass
@@ -61,7 +66,7 @@ class RoiResult:
 def detect_rois(
     movie: Any = None,
     *,
-    method: str = "activity",
+    method: str = "auto",
     images: SummaryImages | None = None,
     bin_frames: int = 1,
     threshold: float = 6.0,
@@ -84,6 +89,21 @@ def detect_rois(
     units: str = "auto",
     frames_per_chunk: int | None = None,
     progress: ProgressCallback | None = None,
+    radius: float = 6.0,
+    max_size: float = 1.6,
+    mask_fraction: float = 0.25,
+    activity_bin_frames: int = 10,
+    highpass_sigma: float = 12.0,
+    temporal_window: int = 30,
+    z_threshold: float = 3.0,
+    score_threshold: float = 0.35,
+    min_relative_score: float = 0.03,
+    max_rois: int = 6000,
+    min_compactness: float = 0.88,
+    max_edge: float = 0.12,
+    anatomical_max_edge: float = 0.3,
+    anatomical_min_contrast: float = 0.4,
+    somata_only: bool = True,
 ) -> RoiResult:
     """Find ROIs from activity (and anatomy) and measure their quality.
 
@@ -92,10 +112,20 @@ def detect_rois(
     movie : array-like, shape (t, y, x)
         Registered movie: photon counts, or a PhotonMovie (its photon view is used). May
         be None when ``images`` is given and ``traces`` is False.
-    method : {"activity", "anatomical", "correlation"}
+    method : {"auto", "sparse", "activity", "anatomical", "correlation"}
+        ``"auto"`` (default): ``"sparse"`` for movies of at least
+        :data:`SPARSE_MIN_FRAMES` frames, ``"activity"`` for shorter ones (too few
+        transients; ``params["method_used"]`` says which ran).
+        ``"sparse"``: cells found one at a time in the binned, high-passed movie (active
+        neuropil, bleaching and drift taken out; overlapping cells separated by
+        subtracting each cell found), kept when soma-shaped (compact, with a sharp edge:
+        processes and out-of-focus somata are left out), plus still cells from the mean
+        image (with ``anatomical``); its settings are the fields of
+        :class:`~napari_photon.rois._sparse_method.SparseSettings` (keyword arguments
+        below). It needs the movie.
         ``"activity"``: seeds from the local-correlation image, shapes from the activity
-        (neighbour covariance) image, plus anatomical ROIs for cells with no activity when
-        ``anatomical`` is True. ``"anatomical"``: the high-passed mean image only.
+        (neighbour covariance) image, plus anatomical ROIs for cells with no activity
+        when ``anatomical`` is True. ``"anatomical"``: the high-passed mean image only.
         ``"correlation"``: the simple threshold-and-watershed :func:`detect`.
     images : SummaryImages, optional
         Precomputed by :func:`summary_images` (skips the first pass over the movie).
@@ -105,7 +135,8 @@ def detect_rois(
         Seeds: local maxima of the smoothed correlation image above its median plus
         ``threshold`` robust SDs (1.4826 x the median distance below the median).
     fraction : float
-        A ROI keeps the connected pixels above this fraction of its peak activity.
+        A ROI keeps the connected pixels above this fraction of its peak activity
+        (``"activity"``; the sparse method has ``mask_fraction``).
     min_area, max_area : int
         Accepted ROI areas, pixels.
     min_distance : int
@@ -145,20 +176,37 @@ def detect_rois(
         Default: the movie's ``frames_per_chunk`` attribute, else 64.
     progress : callable(done, total), optional
         Frames done over all passes (``total`` = frames x passes).
+    radius, max_size, mask_fraction, activity_bin_frames, highpass_sigma, temporal_window,
+    z_threshold, score_threshold, min_relative_score, max_rois, min_compactness, max_edge,
+    anatomical_max_edge, anatomical_min_contrast, somata_only
+        Settings of the ``"sparse"`` method: see
+        :class:`~napari_photon.rois._sparse_method.SparseSettings`.
 
     Returns
     -------
     RoiResult
         ``metrics`` also holds ``anatomical`` (bool: found in the mean image only) and
-        ``seed_y``/``seed_x``.
+        ``seed_y``/``seed_x``; the ``"sparse"`` method adds ``kind`` (index into
+        :data:`~napari_photon.rois.KINDS`: soma, process, out of focus, irregular) and
+        ``edge``.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "auto":
+        long_enough = movie is not None and len(movie) >= SPARSE_MIN_FRAMES
+        method_used = "sparse" if long_enough else "activity"
+    else:
+        method_used = method
+    if method == "sparse" and movie is None:
+        raise ValueError("the sparse method needs the movie (it reads it binned); give a "
+                         "movie, or use method='activity' with precomputed images")
     params = {k: v for k, v in locals().items()
-              if k not in ("movie", "images", "progress", "frames_per_chunk")}
+              if k not in ("movie", "images", "progress", "frames_per_chunk", "long_enough")}
+    sparse = SparseSettings(**{k: params[k] for k in SPARSE_SETTINGS})
+    method = method_used
     if frames_per_chunk is None:
         frames_per_chunk = int(getattr(movie, "frames_per_chunk", 64) or 64)
-    n_passes = int(images is None) + int(bool(traces))
+    n_passes = int(images is None) + int(bool(traces)) + int(method == "sparse")
     n_frames = len(movie) if movie is not None else images.n_frames
 
     def staged(index: int) -> ProgressCallback | None:
@@ -166,6 +214,7 @@ def detect_rois(
             return None
         return lambda done, total: progress(index * n_frames + done, n_passes * n_frames)
 
+    images_computed = images is None
     if images is None:
         if movie is None:
             raise ValueError("give a movie or precomputed images")
@@ -176,10 +225,17 @@ def detect_rois(
                "merge_ratio": merge_ratio, "smooth_sigma": smooth_sigma, "border": border}
     masks = np.zeros((0, *shape), bool)
     seeds = np.zeros((0, 2), int)
+    extra: dict[str, np.ndarray] = {}
     if method == "correlation":
         masks = detect(images, min_area=min_area, max_area=max_area)
         seeds = np.array([np.unravel_index(np.argmax(np.where(m, images.correlation, -2)),
                                            shape) for m in masks], int).reshape(-1, 2)
+    elif method == "sparse":
+        masks, seeds, extra = sparse_detect(
+            photon_view(movie, units), images, sparse, seg, anatomical,
+            {"threshold": anatomical_threshold, "contrast": anatomical_contrast,
+             "fraction": anatomical_fraction, "background_sigma": background_sigma},
+            max_overlap, frames_per_chunk, staged(int(images_computed)))
     elif method == "activity":
         corr = ndimage.gaussian_filter(images.correlation, smooth_sigma)
         activity = images.activity if images.activity is not None else images.std
@@ -205,7 +261,8 @@ def detect_rois(
                 & (shape_ok["contrast"] >= anatomical_contrast))
             masks, seeds, from_anatomy = masks[keep], seeds[keep], from_anatomy[keep]
     metrics = roi_metrics(masks, images)
-    metrics["anatomical"] = from_anatomy
+    metrics["anatomical"] = extra.pop("anatomical", from_anatomy)
+    metrics.update(extra)
     metrics["seed_y"] = seeds[:, 0].astype(np.int32)
     metrics["seed_x"] = seeds[:, 1].astype(np.int32)
     if traces and movie is not None:
