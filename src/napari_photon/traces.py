@@ -5,7 +5,8 @@ each ROI in every frame. :func:`extract_all` gives, in the same single pass over
 movie (one sparse matrix product per block of frames), the fluorescence and the neuropil
 (the mean of an annulus around each ROI that excludes every ROI), and then dF/F::
 
-    Fc   = F - c * N                                  (c = neuropil_coefficient, 0.7)
+    Fc   = F - c * N                                  (c: each ROI's own, estimated by
+                                                       napari_photon.neuropil, or fixed)
     F0   = running baseline of Fc                     ("maximin": Gaussian smoothing,
                                                        then a running min, then max)
     dF/F = (Fc - F0) / max(F0, floor * median(F))
@@ -23,6 +24,8 @@ from typing import Any
 
 import numpy as np
 from scipy import ndimage, sparse, stats
+
+from .neuropil import estimate_coefficients
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -54,6 +57,8 @@ class TraceResult:
     neuropil_masks : ndarray of bool, shape (n, y, x)
     params : dict
         The parameters used (JSON-serializable).
+    coefficients : ndarray of float32, shape (n,)
+        Each ROI's neuropil coefficient ``c`` (estimated, or the fixed one).
     """
 
     fluorescence: np.ndarray
@@ -62,12 +67,15 @@ class TraceResult:
     baseline: np.ndarray
     neuropil_masks: np.ndarray
     params: dict
+    coefficients: np.ndarray | None = None
 
     @property
     def corrected(self) -> np.ndarray:
-        """``fluorescence - neuropil_coefficient * neuropil``."""
-        c = self.params.get("neuropil_coefficient", 0.7)
-        return self.fluorescence - np.float32(c) * self.neuropil
+        """``fluorescence - c * neuropil`` with each ROI's coefficient."""
+        c = self.coefficients
+        if c is None:
+            c = np.full(len(self.fluorescence), self.params.get("neuropil_coefficient", 0.7))
+        return self.fluorescence - np.asarray(c, np.float32)[:, None] * self.neuropil
 
 
 def _mean_weights(masks: np.ndarray) -> sparse.csr_matrix:
@@ -198,7 +206,7 @@ def delta_f_over_f(
     fluorescence: np.ndarray,
     neuropil: np.ndarray | None = None,
     *,
-    neuropil_coefficient: float = 0.7,
+    neuropil_coefficient: float | np.ndarray = 0.7,
     baseline_method: str = "maximin",
     baseline_window: int = 900,
     baseline_sigma: float = 10.0,
@@ -207,7 +215,8 @@ def delta_f_over_f(
 ) -> tuple[np.ndarray, np.ndarray]:
     """dF/F of neuropil-corrected traces.
 
-    ``Fc = fluorescence - neuropil_coefficient * neuropil``; ``F0`` is :func:`baseline` of
+    ``Fc = fluorescence - neuropil_coefficient * neuropil`` (one coefficient, or one per
+    row of (n, t) traces); ``F0`` is :func:`baseline` of
     ``Fc``, floored at ``floor`` x the median of the raw fluorescence (so a trace whose
     neuropil nearly equals it cannot divide by ~0).
 
@@ -216,7 +225,10 @@ def delta_f_over_f(
     dff, f0 : ndarray of float32, same shape as ``fluorescence``
     """
     f = np.asarray(fluorescence, dtype=np.float32)
-    corrected = f if neuropil is None else f - np.float32(neuropil_coefficient) * neuropil
+    c = np.asarray(neuropil_coefficient, dtype=np.float32)
+    if c.ndim == 1 and f.ndim == 2:
+        c = c[:, None]
+    corrected = f if neuropil is None else f - c * neuropil
     f0 = baseline(corrected, method=baseline_method, window=baseline_window,
                   sigma=baseline_sigma, percentile=baseline_percentile)
     lowest = np.float32(floor) * np.median(f, axis=-1, keepdims=True)
@@ -231,7 +243,7 @@ def extract_all(
     inner_gap: float = 2.0,
     outer_factor: float = 3.0,
     min_neuropil_pixels: int = 50,
-    neuropil_coefficient: float = 0.7,
+    neuropil_coefficient: float | str = "auto",
     baseline_method: str = "maximin",
     baseline_window: int = 900,
     baseline_sigma: float = 10.0,
@@ -250,8 +262,11 @@ def extract_all(
     masks : ndarray of bool, shape (n, y, x)
     inner_gap, outer_factor, min_neuropil_pixels
         Neuropil annulus, see :func:`neuropil_masks`.
-    neuropil_coefficient, baseline_method, baseline_window, baseline_sigma,
-    baseline_percentile, floor
+    neuropil_coefficient : float or "auto"
+        ``"auto"`` (default): each ROI's own, estimated from its traces by
+        :func:`napari_photon.neuropil.estimate_coefficients`; a number: that one for all
+        (suite2p's 0.7).
+    baseline_method, baseline_window, baseline_sigma, baseline_percentile, floor
         dF/F, see :func:`delta_f_over_f` (window and sigma in frames).
     progress : callable(done, total), optional
 
@@ -267,12 +282,19 @@ def extract_all(
     weights = sparse.vstack([_mean_weights(masks), _mean_weights(rings)]).tocsr()
     both = _project(photons, weights, frames_per_chunk, progress)
     fluorescence, neuropil = both[:n], both[n:]
+    if isinstance(neuropil_coefficient, str):
+        if neuropil_coefficient != "auto":
+            raise ValueError("neuropil_coefficient must be a number or 'auto', "
+                             f"got {neuropil_coefficient!r}")
+        coefficients = estimate_coefficients(fluorescence, neuropil)
+    else:
+        coefficients = np.full(n, neuropil_coefficient, dtype=np.float32)
     dff, f0 = delta_f_over_f(
-        fluorescence, neuropil, neuropil_coefficient=neuropil_coefficient,
+        fluorescence, neuropil, neuropil_coefficient=coefficients,
         baseline_method=baseline_method, baseline_window=baseline_window,
         baseline_sigma=baseline_sigma, baseline_percentile=baseline_percentile, floor=floor)
     return TraceResult(fluorescence=fluorescence, neuropil=neuropil, dff=dff, baseline=f0,
-                       neuropil_masks=rings, params=params)
+                       neuropil_masks=rings, params=params, coefficients=coefficients)
 
 
 def trace_metrics(result: TraceResult) -> dict[str, np.ndarray]:

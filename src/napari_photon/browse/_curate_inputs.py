@@ -224,7 +224,7 @@ def _stored_trace_metrics(table: Any, key: dict, n: int) -> dict[str, np.ndarray
     """``snr``/``skew`` of the traces stored in ``table & key`` (NaN where none is)."""
     from .. import traces
 
-    rows = (table & key).fetch("roi_id", *TRACE_NAMES, as_dict=True)
+    rows = (table & key).fetch("roi_id", "neuropil_coefficient", *TRACE_NAMES, as_dict=True)
     out = {"snr": np.full(n, np.nan, np.float32), "skew": np.full(n, np.nan, np.float32)}
     rows = [r for r in rows if all(r[k] is not None for k in TRACE_NAMES)]
     if not rows:
@@ -235,6 +235,8 @@ def _stored_trace_metrics(table: Any, key: dict, n: int) -> dict[str, np.ndarray
         neuropil=np.stack([r["neuropil"] for r in rows]),
         dff=np.stack([r["dff"] for r in rows]),
         baseline=np.zeros(0), neuropil_masks=np.zeros(0), params={},
+        coefficients=np.array([0.7 if r["neuropil_coefficient"] is None
+                               else r["neuropil_coefficient"] for r in rows], np.float32),
     )
     for name, values in traces.trace_metrics(result).items():
         if name in out:

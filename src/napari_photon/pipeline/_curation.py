@@ -72,6 +72,7 @@ def declare_curation(schema: dj.Schema, upstream: dict[str, type]) -> dict[str, 
         fluorescence : <blob>         # mean photons per pixel in the mask, per frame
         neuropil=null : <blob>        # (n_frames,) mean photons per pixel in its annulus
         dff=null : <blob>             # (n_frames,) dF/F of the neuropil-corrected fluorescence
+        neuropil_coefficient=null : float32  # c of F - c * neuropil, estimated for this mask
         """
 
         @property
