@@ -59,7 +59,7 @@ def key_lines(output: str) -> list[tuple[str, str, str]]:
 
 
 #: the tables a session of 2-D TIFF stacks feeds (no volumes; nothing curated)
-FED = ("Recording", "MotionCorrected", "ROI", "Trace")
+FED = ("Recording", "MotionCorrected", "ROI", "Trace", "Activity")
 
 
 def all_done(pipeline, keys) -> bool:

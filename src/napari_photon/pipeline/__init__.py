@@ -44,6 +44,8 @@ _ACTIVE_ATTRIBUTES = frozenset(
         "RoiParams",
         "ROI",
         "Trace",
+        "ActivityParams",
+        "Activity",
         "Curation",
         "CuratedTrace",
         "commit_curation",

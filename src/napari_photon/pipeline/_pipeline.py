@@ -8,6 +8,7 @@ import datajoint as dj
 
 from ..storage import collect_garbage
 from . import _commit, _counts, _jobs, _orphans, _populate, _report, _worker
+from ._activity import declare_activity
 from ._curation import declare_curation
 from ._imaging import declare_imaging
 from ._processing import declare_processing
@@ -20,6 +21,7 @@ COMPUTED_NAMES = (
     "MotionCorrected",
     "ROI",
     "Trace",
+    "Activity",
     "CuratedTrace",
 )
 
@@ -34,6 +36,8 @@ class Pipeline:
     ----------
     Mouse, Session, Recording, VolumeRecording, MotionParams, MotionCorrected, RoiParams, ROI, Trace
         The table classes, bound to :attr:`schema`.
+    ActivityParams, Activity
+        Deconvolved events of each ROI's dF/F (``Activity.Trace``, one row per ROI).
     Curation, CuratedTrace
         Curated versions of ROI sets (:meth:`commit_curation` writes them) and their traces.
     schema : datajoint.Schema
@@ -56,6 +60,8 @@ class Pipeline:
     RoiParams: Any
     ROI: Any
     Trace: Any
+    ActivityParams: Any
+    Activity: Any
     Curation: Any
     CuratedTrace: Any
 
@@ -64,6 +70,7 @@ class Pipeline:
         tables = declare_subjects(schema)
         tables |= declare_imaging(schema, tables, movie)
         tables |= declare_processing(schema, tables, movie)
+        tables |= declare_activity(schema, tables)
         tables |= declare_curation(schema, tables)
         self.schema = schema
         self.store = store

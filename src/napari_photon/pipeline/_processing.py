@@ -50,8 +50,10 @@ def trace_rows(
     )
     ids = range(len(masks)) if roi_ids is None else roi_ids
     return [
-        {**key, "roi_id": int(roi_id), "fluorescence": f, "neuropil": n, "dff": d}
-        for roi_id, f, n, d in zip(ids, result.fluorescence, result.neuropil, result.dff)
+        {**key, "roi_id": int(roi_id), "fluorescence": f, "neuropil": n, "dff": d,
+         "neuropil_coefficient": float(c)}
+        for roi_id, f, n, d, c in zip(ids, result.fluorescence, result.neuropil, result.dff,
+                                      result.coefficients)
     ]
 
 
@@ -207,6 +209,7 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
         # added:
         neuropil=null : <blob>        # (n_frames,) mean photons per pixel in its annulus
         dff=null : <blob>             # (n_frames,) dF/F of the neuropil-corrected fluorescence
+        neuropil_coefficient=null : float32  # c of F - c * neuropil, estimated for this ROI
         """
 
         @property
