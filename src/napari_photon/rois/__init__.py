@@ -1,5 +1,14 @@
 """ROI detection on a registered movie: activity first, anatomy for still cells.
 
+The default, ``method="auto"``, runs the sparse method (``_sparse``, ``_sparse_method``)
+on movies of at least :data:`SPARSE_MIN_FRAMES` frames: the movie binned in time and
+high-passed in space and time (active neuropil, bleaching and drift taken out), cells
+found one at a time where the most frames rise together over a soma-sized footprint,
+each found cell subtracted before the next is searched for (so overlapping cells come
+apart and their masks may share pixels), every ROI labelled soma, process, out of focus or
+irregular from its shape and the sharpness of its edge (``_kinds``), and still cells
+added from the mean image. Shorter movies use the activity method described next.
+
 One streaming pass over the movie (:func:`summary_images`, memory bounded by a block of
 frames) accumulates, in photon units, per-pixel sums and the products of every pixel with
 its 8 neighbours (over frames, or over bins of ``bin_frames`` frames). From them:
@@ -31,12 +40,13 @@ simple ``"correlation"`` method. Scoring masks against ground truth lives in
 
 One concept per module: ``_photons`` (photon counts from any movie), ``_moments`` and
 ``_summary`` (the streaming pass), ``_segment`` (seeded watershed), ``_anatomical`` (the
-mean-image path), ``_correlation_method`` (:func:`detect`), ``_metrics``
+mean-image path), ``_sparse`` and ``_sparse_method`` (the sparse method), ``_kinds``
+(soma or not), ``_correlation_method`` (:func:`detect`), ``_metrics``
 (:func:`roi_metrics`) and ``_detect`` (:func:`detect_rois`, :class:`RoiResult`).
 """
 
 from ._correlation_method import detect
-from ._detect import METHODS, RoiResult, detect_rois
+from ._detect import METHODS, SPARSE_MIN_FRAMES, RoiResult, detect_rois
 from ._kinds import KINDS
 from ._metrics import roi_metrics
 from ._segment import segment
@@ -47,6 +57,7 @@ __all__ = [
     "METHODS",
     "ProgressCallback",
     "RoiResult",
+    "SPARSE_MIN_FRAMES",
     "SummaryImages",
     "detect",
     "detect_rois",

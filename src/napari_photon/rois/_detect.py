@@ -20,7 +20,7 @@ from ._correlation_method import detect
 from ._metrics import roi_metrics
 from ._photons import photon_view
 from ._segment import robust_threshold, segment
-from ._sparse_method import SparseSettings, sparse_detect
+from ._sparse_method import SparseSettings, shared_fraction, sparse_detect
 from ._summary import ProgressCallback, SummaryImages, summary_images
 
 METHODS = ("auto", "sparse", "activity", "anatomical", "correlation")
@@ -85,7 +85,7 @@ def detect_rois(
     background_sigma: float = 6.0,
     max_overlap: float = 0.2,
     traces: bool = True,
-    neuropil_coefficient: float = 0.7,
+    neuropil_coefficient: float | str = "auto",
     units: str = "auto",
     frames_per_chunk: int | None = None,
     progress: ProgressCallback | None = None,
@@ -168,8 +168,9 @@ def detect_rois(
     traces : bool
         Second pass: extract neuropil-corrected traces for the ``snr`` and ``skew``
         metrics (:func:`napari_photon.traces.extract_all`).
-    neuropil_coefficient : float
-        For those traces.
+    neuropil_coefficient : float or "auto"
+        For those traces (``"auto"``: each ROI's own, see
+        :func:`napari_photon.neuropil.estimate_coefficients`).
     units : {"auto", "photons", "stabilized"}
         See :func:`summary_images`.
     frames_per_chunk : int, optional
@@ -185,7 +186,8 @@ def detect_rois(
     Returns
     -------
     RoiResult
-        ``metrics`` also holds ``anatomical`` (bool: found in the mean image only) and
+        ``metrics`` also holds ``anatomical`` (bool: found in the mean image only),
+        ``overlap`` (fraction of the ROI's pixels other ROIs hold too) and
         ``seed_y``/``seed_x``; the ``"sparse"`` method adds ``kind`` (index into
         :data:`~napari_photon.rois.KINDS`: soma, process, out of focus, irregular) and
         ``edge``.
@@ -263,6 +265,7 @@ def detect_rois(
     metrics = roi_metrics(masks, images)
     metrics["anatomical"] = extra.pop("anatomical", from_anatomy)
     metrics.update(extra)
+    metrics.setdefault("overlap", shared_fraction(masks))
     metrics["seed_y"] = seeds[:, 0].astype(np.int32)
     metrics["seed_x"] = seeds[:, 1].astype(np.int32)
     if traces and movie is not None:
