@@ -29,7 +29,12 @@ from .neuropil import estimate_coefficients
 
 ProgressCallback = Callable[[int, int], None]
 
+#: the one coefficient for every ROI that suite2p uses, and what traces stored without
+#: their own coefficient were corrected with
+FIXED_NEUROPIL_COEFFICIENT = 0.7
+
 __all__ = [
+    "FIXED_NEUROPIL_COEFFICIENT",
     "TraceResult",
     "baseline",
     "delta_f_over_f",
@@ -74,7 +79,8 @@ class TraceResult:
         """``fluorescence - c * neuropil`` with each ROI's coefficient."""
         c = self.coefficients
         if c is None:
-            c = np.full(len(self.fluorescence), self.params.get("neuropil_coefficient", 0.7))
+            c = np.full(len(self.fluorescence), self.params.get("neuropil_coefficient",
+                                                                 FIXED_NEUROPIL_COEFFICIENT))
         return self.fluorescence - np.asarray(c, np.float32)[:, None] * self.neuropil
 
 
@@ -206,7 +212,7 @@ def delta_f_over_f(
     fluorescence: np.ndarray,
     neuropil: np.ndarray | None = None,
     *,
-    neuropil_coefficient: float | np.ndarray = 0.7,
+    neuropil_coefficient: float | np.ndarray = FIXED_NEUROPIL_COEFFICIENT,
     baseline_method: str = "maximin",
     baseline_window: int = 900,
     baseline_sigma: float = 10.0,

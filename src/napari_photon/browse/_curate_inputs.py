@@ -235,7 +235,8 @@ def _stored_trace_metrics(table: Any, key: dict, n: int) -> dict[str, np.ndarray
         neuropil=np.stack([r["neuropil"] for r in rows]),
         dff=np.stack([r["dff"] for r in rows]),
         baseline=np.zeros(0), neuropil_masks=np.zeros(0), params={},
-        coefficients=np.array([0.7 if r["neuropil_coefficient"] is None
+        coefficients=np.array([traces.FIXED_NEUROPIL_COEFFICIENT
+                               if r["neuropil_coefficient"] is None
                                else r["neuropil_coefficient"] for r in rows], np.float32),
     )
     for name, values in traces.trace_metrics(result).items():
