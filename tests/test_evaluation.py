@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_photon.evaluation import match_rois
+from napari_photon.evaluation import match_rois, true_neuropil_coefficients
 
 
 def test_match_rois():
@@ -19,3 +19,18 @@ def test_match_rois():
     assert score["recall"] == pytest.approx(2 / 3)
     assert match_rois(masks, half, iou_threshold=0.7)["tp"] == 1
     assert match_rois(masks, np.zeros((0, 20, 20), bool))["f1"] == 0.0
+
+
+def test_true_neuropil_coefficients_recovers_the_slope_under_a_slow_drift():
+    rng = np.random.default_rng(0)
+    measured = rng.normal(size=(3, 2000)).cumsum(axis=1) * 0.1 + rng.normal(size=(3, 2000))
+    slopes = np.array([0.3, 0.7, 1.1])
+    drift = np.linspace(0, 50, 2000)  # slow, removed by the high-pass
+    contamination = slopes[:, None] * measured + drift
+    np.testing.assert_allclose(true_neuropil_coefficients(contamination, measured), slopes,
+                               atol=0.02)
+
+
+def test_true_neuropil_coefficients_names_mismatched_shapes():
+    with pytest.raises(ValueError, match="same shape"):
+        true_neuropil_coefficients(np.ones((2, 10)), np.ones((3, 10)))

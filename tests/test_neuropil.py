@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import ndimage
 
 from napari_photon import traces
+from napari_photon.evaluation import true_neuropil_coefficients
 from napari_photon.neuropil import estimate_coefficients
 from napari_photon.synthetic import TUNING_SEEDS, make_tissue_movie
 
@@ -78,11 +78,7 @@ def test_closer_to_the_simulators_truth_than_a_fixed_coefficient() -> None:
                               processes=6, neuropil_sources=8, max_shift=0.0, nonrigid=0.0,
                               seed=TUNING_SEEDS[1])
     result = traces.extract_all(movie.movie, movie.masks)
-    contamination = movie.neuropil_in(movie.masks).astype(np.float64)
-    measured = result.neuropil.astype(np.float64)
-    high = [x - ndimage.gaussian_filter1d(x, 30, axis=-1, mode="nearest")
-            for x in (contamination, measured)]
-    true = (high[0] * high[1]).sum(-1) / (high[1] ** 2).sum(-1)
+    true = true_neuropil_coefficients(movie.neuropil_in(movie.masks), result.neuropil)
     estimated_error = np.median(np.abs(result.coefficients - true))
     fixed_error = np.median(np.abs(0.7 - true))
     assert estimated_error < 0.6 * fixed_error

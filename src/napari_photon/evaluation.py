@@ -9,9 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
 
-__all__ = ["decoy_hits", "match_rois", "recall_by_category", "row_correlation"]
+__all__ = [
+    "decoy_hits",
+    "match_rois",
+    "recall_by_category",
+    "row_correlation",
+    "true_neuropil_coefficients",
+]
 
 
 def match_rois(
@@ -100,3 +107,37 @@ def row_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     den = np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, (a * b).sum(axis=-1) / np.where(den > 0, den, 1), np.nan)
+
+
+def true_neuropil_coefficients(
+    contamination: np.ndarray, measured_neuropil: np.ndarray, highpass_frames: float = 30.0
+) -> np.ndarray:
+    """The contamination coefficient each ROI really has, from a simulator's truth.
+
+    The slope of the true out-of-focus signal inside each mask on the measured annulus
+    trace, both high-passed (a Gaussian of ``highpass_frames``) so that slow baseline and
+    bleaching do not enter: the coefficient a perfect estimator would return.
+
+    Parameters
+    ----------
+    contamination : ndarray, shape (n, t)
+        Mean neuropil photons inside each mask, e.g. ``TissueMovie.neuropil_in(masks)``.
+    measured_neuropil : ndarray, shape (n, t)
+        The annulus traces the extraction measured (``TraceResult.neuropil``).
+    highpass_frames : float
+        Width of the Gaussian removed before the fit.
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+    """
+    contamination = np.asarray(contamination, np.float64)
+    measured = np.asarray(measured_neuropil, np.float64)
+    if contamination.shape != measured.shape:
+        raise ValueError(
+            f"contamination {contamination.shape} and measured neuropil {measured.shape} "
+            "must both be (rois, frames) of the same shape"
+        )
+    high = [x - ndimage.gaussian_filter1d(x, highpass_frames, axis=-1, mode="nearest")
+            for x in (contamination, measured)]
+    return (high[0] * high[1]).sum(-1) / np.maximum((high[1] ** 2).sum(-1), 1e-12)
