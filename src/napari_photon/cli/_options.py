@@ -31,3 +31,39 @@ def add_scheduler_option(parser: argparse.ArgumentParser) -> None:
         help="send the chunks inside each key to this dask.distributed scheduler "
         "(e.g. tcp://host:8786); default: threads in this process",
     )
+
+
+def add_key_arguments(parser: argparse.ArgumentParser) -> None:
+    """Positional ``attribute=value`` restrictions, the same in every command."""
+    parser.add_argument(
+        "keys", nargs="*", metavar="attr=value",
+        help="restrict to these keys: attribute=value (value|value for either), e.g. "
+        "mouse_id=3 session_date=2026-11-25; values, never SQL",
+    )
+
+
+class KeyArgumentError(ValueError):
+    """Restrictions on the command line that cannot be understood."""
+
+
+def key_filter(pipeline: object, keys: list[str]):
+    """The :class:`~napari_photon.browse.KeyFilter` of ``keys`` over ``pipeline``'s tables.
+
+    Raises
+    ------
+    KeyArgumentError
+        A term without ``=``, an unknown attribute or a value of the wrong type; the
+        message names it and what is expected.
+    """
+    import shlex
+
+    from ..browse._filter import FilterError, KeyFilter, filterable_attributes
+
+    for term in keys:
+        if "=" not in term:
+            raise KeyArgumentError(f"{term!r}: expected attribute=value, e.g. mouse_id=3")
+    try:
+        return KeyFilter.parse(" ".join(shlex.quote(k) for k in keys),
+                               filterable_attributes(pipeline.tables))
+    except FilterError as err:
+        raise KeyArgumentError(str(err)) from None

@@ -7,7 +7,7 @@ from typing import Any
 import datajoint as dj
 
 from ..storage import collect_garbage
-from . import _commit, _counts, _jobs, _orphans, _populate, _report, _worker
+from . import _commit, _counts, _jobs, _orphans, _populate, _report, _tiers, _worker
 from ._activity import declare_activity
 from ._curation import declare_curation
 from ._imaging import declare_imaging
@@ -122,6 +122,8 @@ class Pipeline:
         :func:`napari_photon.storage.collect_garbage` for ``dry_run`` and ``min_age``)."""
         return collect_garbage(self.schema, **options)
 
+    move_movies = _tiers.move_movies
+    verify_movies = _tiers.verify_movies
     session_folder = staticmethod(session_folder)
     table_counts = staticmethod(_counts.table_counts)
     populate = _populate.populate

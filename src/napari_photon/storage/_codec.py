@@ -7,10 +7,12 @@ from typing import Any
 from datajoint.builtin_codecs.schema import SchemaCodec
 from datajoint.errors import DataJointError
 
+from ._checksums import CHECKSUMS_KEY
 from ._location import ZarrLocation
 from ._movie import PhotonMovie
 from ._options import Cancelled, current_write_options
 from ._quantize import CODEC_NAME
+from ._relocate import Relocated
 from ._scope import record_write
 from ._source import MovieSource, PhotonInputError
 from ._writer import CODEC_VERSION, attributes, write_movie
@@ -34,6 +36,8 @@ class PhotonCodec(SchemaCodec):
     name = "photon"
 
     def validate(self, value: Any) -> None:
+        if isinstance(value, Relocated):
+            return
         try:
             MovieSource(value)
         except PhotonInputError as err:
@@ -47,6 +51,8 @@ class PhotonCodec(SchemaCodec):
         context: dict | None = None,
         store_name: str | None = None,
     ) -> dict:
+        if isinstance(value, Relocated):  # a movie moved between stores: its row is updated
+            return value.stored
         try:
             source = MovieSource(value)
         except PhotonInputError as err:
@@ -74,6 +80,7 @@ class PhotonCodec(SchemaCodec):
             "dtype": "float32",
             "stored_nbytes": result.stored_nbytes,
             "codec_version": CODEC_VERSION,
+            CHECKSUMS_KEY: list(result.shard_crc32c),
         }
 
     def decode(self, stored: dict, *, key: dict | None = None, context: dict | None = None):

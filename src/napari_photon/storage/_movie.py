@@ -11,6 +11,7 @@ import numpy as np
 from .._frames import Frames
 from ..anscombe import generalized_inverse_anscombe
 from ..calibration import Calibration
+from ._checksums import CHECKSUMS_KEY
 from ._location import ZarrLocation
 from ._shards import ShardLayout, layout_of, read_frames
 
@@ -135,7 +136,8 @@ class PhotonMovie(Frames):
         if span is None:
             return None
         t0, t1, squeeze, rest = span
-        values = read_frames(self._location, self.shard_layout, t0, t1)
+        values = read_frames(self._location, self.shard_layout, t0, t1,
+                             checksums=self._meta.get(CHECKSUMS_KEY))
         if squeeze:
             return values[0][rest] if rest else values[0]
         return values[(slice(None), *rest)] if rest else values
@@ -173,7 +175,8 @@ class PhotonMovie(Frames):
         """Frames ``t0:t1`` written into ``out`` (float32, shape ``(t1 - t0, ...)``):
         streaming readers reuse one buffer instead of allocating a block per read."""
         if self._fast_span(slice(t0, t1)) is not None:
-            return read_frames(self._location, self.shard_layout, t0, t1, out=out)
+            return read_frames(self._location, self.shard_layout, t0, t1, out=out,
+                               checksums=self._meta.get(CHECKSUMS_KEY))
         out[...] = self[t0:t1]
         return out
 

@@ -183,7 +183,10 @@ def decode_chunks(data: bytes | memoryview, base: int, index: np.ndarray, first:
         b = a + int(nbytes)
         if a < 0 or b > len(view):
             raise CorruptShard(f"chunk {first + i} lies outside the shard bytes read")
-        raw = codec.decode(view[a:b])
+        try:
+            raw = codec.decode(view[a:b])
+        except Exception as err:  # numcodecs raises RuntimeError for a damaged zstd frame
+            raise CorruptShard(f"chunk {first + i} does not decompress ({err})") from None
         if len(raw) != size:
             raise CorruptShard(f"chunk {first + i} decodes to {len(raw)} bytes, not {size}")
         dequantize(np.frombuffer(raw, dtype=code_dtype).reshape(layout.plane_shape),
@@ -191,13 +194,20 @@ def decode_chunks(data: bytes | memoryview, base: int, index: np.ndarray, first:
 
 
 def read_frames(location: Any, layout: ShardLayout, t0: int, t1: int,
-                out: np.ndarray | None = None) -> np.ndarray:
+                out: np.ndarray | None = None, checksums: Any = None) -> np.ndarray:
     """Frames ``t0:t1`` as stabilized float32 values, shard by shard.
 
     A shard needed whole is fetched in one request; a shard needed in part is read as its
     index and then the byte range of the frames wanted (two small requests instead of the
     whole shard: what a viewer stepping frame by frame needs).
-    ``out``, when given, receives the frames (float32, C-contiguous).
+    ``out``, when given, receives the frames (float32, C-contiguous). ``checksums``, the
+    CRC32C recorded for each shard at write, are checked on every shard read whole.
+
+    Raises
+    ------
+    CorruptShard
+        A damaged shard; the message names the movie (``location.describe()``), the shard
+        and its frames.
     """
     n = t1 - t0
     if out is None:
@@ -214,27 +224,46 @@ def read_frames(location: Any, layout: ShardLayout, t0: int, t1: int,
         first, last = (first_t - shard * per) * layout.planes, \
             (last_t - shard * per) * layout.planes
         target = planes_out[(first_t - t0) * layout.planes:(last_t - t0) * layout.planes]
-        key = layout.key(shard)
-        if last_t - first_t == frames_in_shard:  # the whole shard
-            data = location.read_bytes(key)
-            if data is None:
-                target[:] = 0.0
-                continue
-            index = parse_index(data[-layout.index_nbytes:], layout)
-            decode_chunks(data, 0, index, first, layout, target)
-            continue
-        tail = location.read_bytes(key, -layout.index_nbytes)
-        if tail is None:
-            target[:] = 0.0
-            continue
-        index = parse_index(tail, layout)
-        span = chunk_span(index, first, last)
-        if span is None:
-            target[:] = 0.0
-            continue
-        data = location.read_bytes(key, span[0], span[1])
-        decode_chunks(data, span[0], index, first, layout, target)
+        try:
+            _read_shard(location, layout, shard, frames_in_shard, first, last,
+                        last_t - first_t, target, checksums)
+        except CorruptShard as err:
+            t_first = shard * per
+            raise CorruptShard(
+                f"{location.describe()}: shard {layout.key(shard)} (frames {t_first}-"
+                f"{t_first + frames_in_shard - 1}) is damaged: {err}; "
+                "`napari-photon verify` lists every damaged shard"
+            ) from None
     return out
+
+
+def _read_shard(location: Any, layout: ShardLayout, shard: int, frames_in_shard: int,
+                first: int, last: int, n_frames: int, target: np.ndarray,
+                checksums: Any) -> None:
+    """Planes ``first:last`` of shard ``shard`` into ``target``."""
+    key = layout.key(shard)
+    if n_frames == frames_in_shard:  # the whole shard
+        data = location.read_bytes(key)
+        if data is None:
+            target[:] = 0.0
+            return
+        if checksums is not None and shard < len(checksums) and \
+                google_crc32c.value(data) != int(checksums[shard]):
+            raise CorruptShard("its bytes do not match the checksum recorded at write")
+        index = parse_index(data[-layout.index_nbytes:], layout)
+        decode_chunks(data, 0, index, first, layout, target)
+        return
+    tail = location.read_bytes(key, -layout.index_nbytes)
+    if tail is None:
+        target[:] = 0.0
+        return
+    index = parse_index(tail, layout)
+    span = chunk_span(index, first, last)
+    if span is None:
+        target[:] = 0.0
+        return
+    data = location.read_bytes(key, span[0], span[1])
+    decode_chunks(data, span[0], index, first, layout, target)
 
 
 __all__ = ["CorruptShard", "ShardLayout", "assemble_shard", "chunk_span", "decode_chunks",

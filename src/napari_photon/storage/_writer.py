@@ -15,6 +15,7 @@ from zarr.codecs import ZstdCodec
 
 from .._frames import frames_per_block
 from .._threads import thread_count
+from ._checksums import checksum, shard_count, shard_key
 from ._location import ZarrLocation
 from ._options import WriteOptions, check_cancel
 from ._quantize import AnscombeQuantize, CodeOverflowError, max_value
@@ -39,6 +40,7 @@ class WriteResult:
     frames_per_shard: int
     source_dtype: str
     stored_nbytes: int
+    shard_crc32c: tuple[int, ...] = ()
 
 
 def write_movie(
@@ -103,6 +105,7 @@ def _write(
     # a source that computes its frames (a corrected movie) has each block computed and
     # encoded by one thread, the frames still in that core's cache
     mapper = frame_mapper(source, layout)
+    crcs: list[int] = []
 
     def produce(span: tuple[int, int]) -> np.ndarray | list[bytes]:
         return mapper(*span, encode) if mapper is not None else source.block(*span)
@@ -114,7 +117,10 @@ def _write(
             else:
                 if mapper is None:
                     made = list(encoders.map(encode, made.reshape(-1, *layout.plane_shape)))
-                location.write_bytes(layout.key(i), assemble_shard(made, layout))
+                shard = assemble_shard(made, layout)
+                crcs.append(checksum(shard))
+                location.write_bytes(layout.key(i), shard)
+                del shard
             del made
     result = WriteResult(
         shape=source.shape,
@@ -123,6 +129,7 @@ def _write(
         frames_per_shard=per_shard,
         source_dtype=str(source.source_dtype),
         stored_nbytes=0,
+        shard_crc32c=tuple(crcs) if layout is not None else _read_checksums(location, source),
     )
     array.attrs[ATTRS_KEY] = attributes(result, source)
     return _with_size(result, location.stored_nbytes())
@@ -257,6 +264,22 @@ def attributes(result: WriteResult, source: MovieSource) -> dict:
         "source_dtype": result.source_dtype,
         "frames_per_shard": result.frames_per_shard,
     }
+
+
+def _read_checksums(location: ZarrLocation, source: MovieSource) -> tuple[int, ...]:
+    """The checksums of shards zarr wrote itself (not in our layout): read back once."""
+    meta = {"shape": source.shape, "frames_per_shard": None}
+    per = _array_frames_per_shard(location)
+    meta["frames_per_shard"] = per
+    crcs = []
+    for i in range(shard_count(meta)):
+        data = location.read_bytes(shard_key(i, len(source.shape)))
+        crcs.append(checksum(data or b""))
+    return tuple(crcs)
+
+
+def _array_frames_per_shard(location: ZarrLocation) -> int:
+    return int(location.open_array().metadata.chunk_grid.chunk_shape[0])
 
 
 def _with_size(result: WriteResult, stored_nbytes: int) -> WriteResult:
