@@ -15,6 +15,7 @@ here is stopped in the fixture's teardown (and, as a fallback, at interpreter ex
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import os
 import secrets
@@ -343,13 +344,11 @@ _S3_BUCKET = "napari-photon"
 _S3_KEY = "testing"
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory) -> Iterator[dict]:
-    """A moto S3 server on 127.0.0.1 with one bucket, for the whole session.
+def start_moto(logdir: Path, port: int | None = None) -> tuple[_Server, int]:
+    """A moto S3 server on 127.0.0.1 (``port``, or a free one) with the test bucket.
 
-    Yields a DataJoint store spec: ``{"protocol": "s3", "endpoint": "127.0.0.1:PORT",
-    "bucket", "location", "access_key", "secret_key", "secure": False}``.  While it is up,
-    ``AWS_*`` variables point any boto3/s3fs client at fake credentials, never real ones.
+    The caller sets the fake ``AWS_*`` variables (see :func:`s3_endpoint`) and stops the
+    returned server.
     """
     exe = Path(sys.executable).parent / "moto_server"
     if not exe.exists():
@@ -361,7 +360,78 @@ def s3_endpoint(tmp_path_factory) -> Iterator[dict]:
         import boto3
     except ImportError:
         _missing_tool("boto3 not importable (comes with moto[server], in the test extra)")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, no proxy
+    for attempt in range(3):  # a free port can be taken between probe and bind
+        chosen = port or _free_port()
+        server = _Server(
+            "moto_server",
+            [str(exe), "-H", "127.0.0.1", "-p", str(chosen)],
+            logdir / f"moto_server-{chosen}-{attempt}.log",
+            env=dict(os.environ),
+        )
+        url = f"http://127.0.0.1:{chosen}"
 
+        def ready(url: str = url) -> bool:
+            try:
+                opener.open(url + "/", timeout=2).close()
+            except urllib.error.HTTPError:
+                return True  # it answered HTTP
+            except OSError:
+                return False
+            return True
+
+        try:
+            _wait_until(ready, server, timeout=60, what="answering HTTP")
+            break
+        except RuntimeError:
+            server.stop()
+            if attempt == 2 or "Address already in use" not in server.log_tail():
+                raise
+    client = boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id=_S3_KEY,
+        aws_secret_access_key=_S3_KEY,
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=_S3_BUCKET)
+    return server, chosen
+
+
+@contextlib.contextmanager
+def extra_store(name: str, spec: dict) -> Iterator[None]:
+    """``dj.config["stores"][name] = spec`` for the block only (``gc`` and every other
+    test walk all configured stores, so a test's own store must not outlive it)."""
+    import datajoint as dj
+
+    stores = dict(dj.config.stores)
+    stores[name] = dict(spec)
+    dj.config.stores = stores
+    try:
+        yield
+    finally:
+        stores = dict(dj.config.stores)
+        stores.pop(name, None)
+        dj.config.stores = stores
+
+
+def s3_store_spec(port: int, location: str = "napari-photon-test") -> dict:
+    """The DataJoint store spec of a :func:`start_moto` server."""
+    return {
+        "protocol": "s3",
+        "endpoint": f"127.0.0.1:{port}",
+        "bucket": _S3_BUCKET,
+        "location": location,
+        "access_key": _S3_KEY,
+        "secret_key": _S3_KEY,
+        "secure": False,
+    }
+
+
+@contextlib.contextmanager
+def fake_aws_environment() -> Iterator[None]:
+    """``AWS_*`` variables that point any boto3/s3fs client at fake credentials, and no
+    proxy for loopback."""
     fake_env = {
         "AWS_ACCESS_KEY_ID": _S3_KEY,
         "AWS_SECRET_ACCESS_KEY": _S3_KEY,
@@ -369,63 +439,30 @@ def s3_endpoint(tmp_path_factory) -> Iterator[dict]:
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY", ""), "127.0.0.1", "localhost"]))
-    logdir = tmp_path_factory.mktemp("moto")
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, no proxy
-
-    server = None
     with pytest.MonkeyPatch.context() as mp:
         for k, v in fake_env.items():
             mp.setenv(k, v)
         mp.setenv("NO_PROXY", no_proxy)
         mp.setenv("no_proxy", no_proxy)
         mp.delenv("AWS_PROFILE", raising=False)
+        yield
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory) -> Iterator[dict]:
+    """A moto S3 server on 127.0.0.1 with one bucket, for the whole session.
+
+    Yields a DataJoint store spec: ``{"protocol": "s3", "endpoint": "127.0.0.1:PORT",
+    "bucket", "location", "access_key", "secret_key", "secure": False}``.  While it is up,
+    ``AWS_*`` variables point any boto3/s3fs client at fake credentials, never real ones.
+    """
+    logdir = tmp_path_factory.mktemp("moto")
+    with fake_aws_environment():
+        server, port = start_moto(logdir)
         try:
-            for attempt in range(3):  # a free port can be taken between probe and bind
-                port = _free_port()
-                server = _Server(
-                    "moto_server",
-                    [str(exe), "-H", "127.0.0.1", "-p", str(port)],
-                    logdir / f"moto_server-{attempt}.log",
-                    env=dict(os.environ),
-                )
-                url = f"http://127.0.0.1:{port}"
-
-                def ready(url: str = url) -> bool:
-                    try:
-                        opener.open(url + "/", timeout=2).close()
-                    except urllib.error.HTTPError:
-                        return True  # it answered HTTP
-                    except OSError:
-                        return False
-                    return True
-
-                try:
-                    _wait_until(ready, server, timeout=60, what="answering HTTP")
-                    break
-                except RuntimeError:
-                    server.stop()
-                    if attempt == 2 or "Address already in use" not in server.log_tail():
-                        raise
-            client = boto3.client(
-                "s3",
-                endpoint_url=url,
-                aws_access_key_id=_S3_KEY,
-                aws_secret_access_key=_S3_KEY,
-                region_name="us-east-1",
-            )
-            client.create_bucket(Bucket=_S3_BUCKET)
-            yield {
-                "protocol": "s3",
-                "endpoint": f"127.0.0.1:{port}",
-                "bucket": _S3_BUCKET,
-                "location": "napari-photon-test",
-                "access_key": _S3_KEY,
-                "secret_key": _S3_KEY,
-                "secure": False,
-            }
+            yield s3_store_spec(port)
         finally:
-            if server is not None:
-                server.stop()
+            server.stop()
 
 
 # --------------------------------------------------------------------------------------

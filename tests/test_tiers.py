@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import cli_env, tiff_session
+from conftest import cli_env, extra_store, tiff_session
 
 from napari_photon.cli import main
 from napari_photon.storage import CorruptShard, MoveError, move_movie, verify_location
@@ -165,11 +165,13 @@ def test_a_move_killed_at_any_point_keeps_a_complete_copy(recording, photon_home
     np.testing.assert_array_equal(np.asarray(final[:]), frames)
 
 
-def test_a_movie_moves_to_an_s3_tier_and_back(recording, s3_endpoint, monkeypatch):
-    import datajoint as dj
-
+def test_a_movie_moves_to_an_s3_tier_and_back(recording, s3_endpoint):
     pipeline, key, frames = recording
-    monkeypatch.setitem(dj.config["stores"], "s3tier", dict(s3_endpoint))
+    with extra_store("s3tier", s3_endpoint):
+        _there_and_back(pipeline, key, frames)
+
+
+def _there_and_back(pipeline, key, frames):
     moved = move_movie(pipeline.Recording, key, "raw_movie", source="active", target="s3tier")
     assert moved.action == "moved" and moved.nbytes > 0
     remote = _movie(pipeline, key)

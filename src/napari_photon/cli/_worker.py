@@ -28,6 +28,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="stop after this many seconds (the key being made is rolled back)")
     parser.add_argument("--max-keys", type=int, default=None, metavar="N",
                         help="stop after N keys made or failed")
+    parser.add_argument("--reconnect-timeout", type=float, default=600.0, metavar="SECONDS",
+                        help="how long to wait for a database server that went away "
+                        "(default 600)")
     parser.add_argument("--poll", type=float, default=10.0, metavar="SECONDS",
                         help="wait between looks for new work (default 10)")
     add_threads_option(parser)
@@ -60,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     limit_threads(args.threads)
 
     from .. import pipeline
+    from ..pipeline._reconnect import ServerUnreachable
 
     chosen = pipeline.activate(args.schema or pipeline.DEFAULT_SCHEMA)
     names = {t.__name__ for t in chosen.computed}
@@ -80,14 +84,22 @@ def run(args: argparse.Namespace) -> int:
             return 2
         if client is not None:
             print(f"chunks go to the Dask scheduler at {client.scheduler.address}", flush=True)
-        summary = chosen.run_worker(
-            tables=tuple(args.table),
-            time_limit=args.time_limit,
-            max_keys=args.max_keys,
-            poll=args.poll,
-            stop=stop,
-            on_key=lambda report: print(_line(report), flush=True),
-        )
+        try:
+            summary = chosen.run_worker(
+                tables=tuple(args.table),
+                time_limit=args.time_limit,
+                max_keys=args.max_keys,
+                poll=args.poll,
+                stop=stop,
+                on_key=lambda report: print(_line(report), flush=True),
+                reconnect_timeout=args.reconnect_timeout,
+                on_connection_lost=lambda err: print(
+                    f"database connection lost ({type(err).__name__}); the key being made was "
+                    "rolled back; reconnecting", flush=True),
+            )
+        except ServerUnreachable as err:
+            print(f"error: {err}", flush=True)
+            return 1
     print(f"worker stopped ({summary.reason}): {summary.made} made, {summary.errors} errors",
           flush=True)
     return 0

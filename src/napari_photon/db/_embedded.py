@@ -38,6 +38,7 @@ import os
 import secrets
 import shlex
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -88,6 +89,7 @@ class EmbeddedPostgres:
         self.lock_file = self.run_dir / "lock"
         self.state_file = self.run_dir / "state.json"
         self.clients_file = self.run_dir / "clients.json"
+        self.port_file = self.run_dir / "last-port"
         self.log_file = self.pgdata / "server.log"
         self._atexit_pid: int | None = None
         self._client_of: int | None = None  # postmaster pid this process registered with
@@ -245,8 +247,9 @@ class EmbeddedPostgres:
 
         kwargs = run_kwargs(self.pgdata)
         last_error: Exception | None = None
-        for _attempt in range(3):
-            port = find_suitable_port(HOST)
+        for attempt in range(3):
+            port = self._previous_port() if attempt == 0 else None
+            port = port or find_suitable_port(HOST)
             options = f"-h {HOST} -p {port} -k {shlex.quote(self._socket_dir())}"
             log_size = self.log_file.stat().st_size if self.log_file.exists() else 0
             try:
@@ -339,8 +342,23 @@ class EmbeddedPostgres:
                         proc.wait(5)
                     except psutil.TimeoutExpired:
                         proc.kill()
+        with contextlib.suppress(OSError, KeyError, TypeError, ValueError):
+            self.port_file.write_text(str(int(self._state()["port"])))
         with contextlib.suppress(FileNotFoundError):
             self.state_file.unlink()
+
+    def _previous_port(self) -> int | None:
+        """The port the server had before it was stopped, if it is free again: clients
+        that still hold it (a worker waiting to reconnect) find the server there."""
+        try:
+            port = int(self.port_file.read_text())
+        except (OSError, ValueError):
+            return None
+        with contextlib.suppress(OSError), socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as PostgreSQL does
+            probe.bind((HOST, port))
+            return port
+        return None
 
     def status(self) -> dict[str, Any]:
         """``running``, ``pid``, ``port``, ``host``, ``pgdata``, ``persistent``, ``clients``."""

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._counts import jobs_table
+from ._reconnect import is_connection_loss
 
 __all__ = [
     "KeyOutcome",
@@ -88,7 +89,9 @@ def populate_in_thread(table: Any, key: dict, restrictions: Sequence[Any]) -> Ke
     ``populate()`` of the one key: ``jobs.reserve`` (False when another worker holds the
     key), the populate (DataJoint's transaction; nothing made when the key is done
     already), then ``jobs.complete`` -- or ``jobs.error`` with the message and stack
-    DataJoint would have written.
+    DataJoint would have written. A lost database connection is not the key's error: it
+    is raised, and the reservation left for the worker to release once it reconnects
+    (:func:`~._reconnect.wait_for_server`, :func:`~._orphans.release_own_reservations`).
     """
     jobs = jobs_table(table)
     if not jobs.reserve(key):
@@ -99,11 +102,14 @@ def populate_in_thread(table: Any, key: dict, restrictions: Sequence[Any]) -> Ke
             *restrictions, key, suppress_errors=True, return_exception_objects=True, max_calls=1
         )
     except BaseException as error:  # not suppressed by populate (SystemExit, lost connection)
-        jobs.error(key, error_message=error_message(error), error_stack=traceback.format_exc())
+        if not is_connection_loss(error):
+            jobs.error(key, error_message=error_message(error), error_stack=traceback.format_exc())
         raise
     outcome = _outcome(result)
     if isinstance(outcome, tuple):
         error = outcome[1]
+        if is_connection_loss(error):  # not the key's fault: rolled back, made again later
+            raise error
         stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         jobs.error(key, error_message=error_message(error), error_stack=stack)
     else:

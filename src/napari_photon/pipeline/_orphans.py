@@ -29,6 +29,7 @@ reserved the key again meanwhile is untouched.
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import time
 from collections.abc import Callable, Iterable
@@ -41,7 +42,8 @@ from datajoint.errors import DuplicateError
 
 from ._counts import auto_tables, jobs_table
 
-__all__ = ["Reservation", "find_orphans", "release_orphans", "release_pipeline_orphans"]
+__all__ = ["Reservation", "find_orphans", "release_orphans", "release_own_reservations",
+           "release_pipeline_orphans"]
 
 logger = logging.getLogger(__name__)
 
@@ -245,5 +247,24 @@ def release_pipeline_orphans(pipeline: Any, tables: Iterable[Any] = ()) -> dict[
     for table in auto_tables(pipeline, tables):
         keys = release_orphans(table)
         if keys:
+            released[table.__name__] = keys
+    return released
+
+
+def release_own_reservations(pipeline: Any, tables: Iterable[Any] = ()) -> dict[str, list[dict]]:
+    """Return to pending every key this process holds reserved in ``tables``' jobs tables.
+
+    A worker calls it after its database connection was lost and found again: the key it
+    was making then was rolled back by the server, but its reservation (committed before
+    the make) still names this live process, which no orphan check would release.
+    """
+    host, pid = platform.node(), os.getpid()
+    released = {}
+    for table in auto_tables(pipeline, tables):
+        jobs = jobs_table(table())
+        mine = [r for r in _reservations(jobs) if r.host == host and r.pid == pid]
+        keys = [r.key for r in mine if _release(jobs, r)]
+        if keys:
+            logger.info("%s: released this worker's own reservations %s", table.__name__, keys)
             released[table.__name__] = keys
     return released

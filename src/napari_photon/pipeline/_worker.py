@@ -25,7 +25,9 @@ from typing import Any
 
 from ._counts import auto_tables
 from ._key_steps import populate_in_thread
+from ._orphans import release_own_reservations
 from ._protocol import PopulateEvent, TablePlan, execute
+from ._reconnect import is_connection_loss, wait_for_server
 
 __all__ = ["KeyReport", "WorkerSummary", "run_worker"]
 
@@ -71,6 +73,8 @@ class WorkerSummary:
         Keys this worker made, and keys whose ``make`` failed.
     passes : int
         Passes over the tables.
+    reconnects : int
+        Times the database connection was lost and found again.
     keys : list of KeyReport
         Every key it took up, in order.
     """
@@ -79,6 +83,7 @@ class WorkerSummary:
     made: int = 0
     errors: int = 0
     passes: int = 0
+    reconnects: int = 0
     keys: list[KeyReport] = field(default_factory=list)
 
 
@@ -121,6 +126,8 @@ def run_worker(
     poll: float = 10.0,
     stop: threading.Event | None = None,
     on_key: Callable[[KeyReport], None] | None = None,
+    reconnect_timeout: float = 600.0,
+    on_connection_lost: Callable[[BaseException], None] | None = None,
 ) -> WorkerSummary:
     """Make pending keys of ``tables`` in dependency order, polling, until a limit.
 
@@ -144,6 +151,13 @@ def run_worker(
         cancelled at its next chunk.
     on_key : callable, optional
         Called with a :class:`KeyReport` when each key ends.
+    reconnect_timeout : float
+        Seconds to wait for a database server that went away (a restart) before giving up
+        with :class:`~._reconnect.ServerUnreachable`. The key being made then was rolled
+        back by the server; once connected again the worker returns its own reservation to
+        pending and goes on, so that no key is lost or made twice.
+    on_connection_lost : callable, optional
+        Called with the error when the connection is lost.
 
     Returns
     -------
@@ -171,7 +185,18 @@ def run_worker(
 
     while not limits():
         before = limits.counted
-        execute(pipeline, plans, emit, limits, populate_in_thread)
+        try:
+            execute(pipeline, plans, emit, limits, populate_in_thread)
+        except Exception as error:
+            if not is_connection_loss(error):
+                raise
+            summary.reconnects += 1
+            if on_connection_lost is not None:
+                on_connection_lost(error)
+            if not wait_for_server(pipeline.connection, limits, reconnect_timeout, limits.wait):
+                break
+            release_own_reservations(pipeline, tables)
+            continue
         summary.passes += 1
         if limits.counted == before:  # nothing to do now: wait for new work
             limits.wait(poll)

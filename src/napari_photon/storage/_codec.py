@@ -70,6 +70,12 @@ class PhotonCodec(SchemaCodec):
             raise DataJointError(f"{schema}.{table}.{field}: {err}") from None
         except Cancelled:
             raise
+        except Exception as err:  # the store failed: full disk, unreachable endpoint...
+            raise StoreWriteError(
+                f"{schema}.{table}.{field}: writing the movie to store {store_name!r} "
+                f"({_where(config, store_name)}) failed; no row was written: "
+                f"{type(err).__name__}: {err}"
+            ) from err
         record_write(location)
         return {
             **attributes(result, source),
@@ -87,6 +93,21 @@ class PhotonCodec(SchemaCodec):
         config = self._codec_config(key, context)
         backend = self._get_backend(stored.get("store"), config=config)
         return PhotonMovie(ZarrLocation(stored["path"], backend, stored.get("store", "")), stored)
+
+
+class StoreWriteError(DataJointError):
+    """A movie could not be written to its store; the partial zarr was removed."""
+
+
+def _where(config: Any, store_name: str) -> str:
+    """The store's protocol and location, never its credentials."""
+    spec = config.stores.get(store_name)
+    if not isinstance(spec, dict):
+        return "not configured"
+    place = spec.get("location", "")
+    if spec.get("protocol") == "s3":
+        place = f"{spec.get('endpoint', '')}/{spec.get('bucket', '')}/{place}"
+    return f"{spec.get('protocol', '?')}://{place}"
 
 
 def _default_store(config: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -21,6 +22,8 @@ from ._options import WriteOptions, check_cancel
 from ._quantize import AnscombeQuantize, CodeOverflowError, max_value
 from ._shards import ShardLayout, assemble_shard, encode_plane, layout_of
 from ._source import MovieSource
+
+logger = logging.getLogger(__name__)
 
 CODEC_VERSION = 1
 ATTRS_KEY = "napari_photon"
@@ -59,8 +62,18 @@ def write_movie(
                 location.remove()
         raise AssertionError("unreachable: uint16 writes never ask for wider codes")
     except BaseException:
-        location.remove()
+        _remove_partial(location)
         raise
+
+
+def _remove_partial(location: ZarrLocation) -> None:
+    """Remove a failed write's zarr; when the store cannot be reached either, leave it to
+    ``napari-photon gc`` (no row references it) rather than hide the first error."""
+    try:
+        location.remove()
+    except Exception as err:
+        logger.warning("could not remove the partial zarr %s (%s); `napari-photon gc` "
+                       "removes it once the store is back", location.describe(), err)
 
 
 class _NeedsWiderCodes(Exception):
