@@ -148,6 +148,24 @@ class KeyFilter:
             table = table & alternatives
         return table
 
+    def restrict_through(self, table: Any, tables: Iterable[Any]) -> Any | None:
+        """``table`` restricted by every term, also those on attributes it lacks.
+
+        A term on an attribute ``table`` lacks (``notes`` of a session, for a recording)
+        goes through the first of ``tables`` that has it and whose primary key ``table``
+        holds (an upstream table): ``table & (upstream & term).proj()``, a semijoin on
+        values. None when some term reaches ``table`` through no such table: the rows it
+        selects are then none of ``table``'s, and a caller must not act on all of them.
+        """
+        table = self.restrict(table)
+        for name in sorted(self.attributes - set(table.heading.names)):
+            holder = next((t for t in tables if name in t().heading.names
+                           and set(t().primary_key) <= set(table.heading.names)), None)
+            if holder is None:
+                return None
+            table = table & (holder() & [{name: v} for v in self.terms[name]]).proj()
+        return table
+
     def describe(self) -> str:
         """Canonical text of the filter (round-trips through :meth:`parse`)."""
         parts = []

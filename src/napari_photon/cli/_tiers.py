@@ -48,7 +48,9 @@ def _chosen(args: argparse.Namespace) -> tuple[Any, Any]:
 
     chosen = pipeline.activate(args.schema or pipeline.DEFAULT_SCHEMA)
     keys = key_filter(chosen, args.keys)
-    return chosen, (keys.restrict if keys else None)
+    if not keys:
+        return chosen, None
+    return chosen, lambda table: keys.restrict_through(table, chosen.tables)
 
 
 def run_move(args: argparse.Namespace) -> int:

@@ -39,6 +39,8 @@ def _values(pipeline: Any, restrict: Restrict | None) -> Iterator[tuple[Any, dic
         if not fields:
             continue
         rows = table() if restrict is None else restrict(table())
+        if rows is None:  # the restriction does not reach this table
+            continue
         for key in rows.keys():
             for field in fields:
                 yield table, key, field
@@ -53,8 +55,8 @@ def move_movies(pipeline: Any, restrict: Restrict | None = None, *, source: str,
     ----------
     pipeline : Pipeline
     restrict : callable, optional
-        ``restrict(table)`` gives the rows to move (e.g. ``KeyFilter.restrict``); all
-        rows when None.
+        ``restrict(table)`` gives the rows to move, or None for a table it does not reach
+        (e.g. ``KeyFilter.restrict_through``); all rows when ``restrict`` is None.
     source, target : str
         Store names, e.g. ``"active"`` and ``"archive"``.
     report : callable, optional
