@@ -158,6 +158,11 @@ BAD_INPUTS = {
     "negative": (np.full((4, 8, 8), -5.0), "must not be negative"),
     "gain": (Calibrated(np.ones((4, 8, 8)), {"gain": 0.0}), "bad calibration .* gain"),
     "calibration type": (Calibrated(np.ones((4, 8, 8)), 2.5), "calibration must be"),
+    "object dtype": (np.array([[[1, "a"]]], dtype=object), r"real numeric dtype \(integer or float\), got object"),
+    "string dtype": (np.full((2, 4, 4), "7"), "real numeric dtype"),
+    "gigantic frames": (da.zeros((10, 10**5, 10**5), chunks=(1, 1000, 1000), dtype="uint16"),
+                        "would take 37.3 GiB each"),
+    "inf": (np.full((4, 8, 8), np.inf), "must be finite"),
 }
 
 

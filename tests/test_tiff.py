@@ -41,6 +41,18 @@ def test_plain_multipage_tiff_without_metadata(tmp_path):
         np.testing.assert_array_equal(movie.array[:], x)
 
 
+def _truncated(path):
+    tifffile.imwrite(path, np.ones((20, 32, 32), np.uint16))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _pages_of_two_shapes(path):
+    with tifffile.TiffWriter(path) as tif:
+        tif.write(np.zeros((8, 8), np.uint16))
+        tif.write(np.zeros((9, 9), np.uint16))
+
+
 @pytest.mark.parametrize(
     "make, message",
     [
@@ -49,6 +61,10 @@ def test_plain_multipage_tiff_without_metadata(tmp_path):
         (lambda p: tifffile.imwrite(p, np.zeros((8, 8), np.uint16)), "a single image"),
         (lambda p: tifffile.imwrite(p, np.zeros((4, 8, 8, 3), np.uint8), photometric="rgb"),
          "RGB"),
+        (_truncated, "truncated"),
+        (_pages_of_two_shapes, "pages have different shapes"),
+        (lambda p: tifffile.imwrite(p, np.full((3, 8, 8), 1 + 2j, np.complex64)),
+         "not a real number type"),
     ],
 )
 def test_bad_files_raise_a_clear_error(tmp_path, make, message):

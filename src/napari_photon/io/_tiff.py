@@ -68,6 +68,8 @@ class TiffMovie(Frames):
                 series = tif.series[0]
                 axes, shape, dtype = series.axes, tuple(series.shape), np.dtype(series.dtype)
                 meta = _metadata(tif)
+                _check_complete(path, series)
+                _check_one_frame_shape(path, tif.series)
             store = tifffile.imread(path, aszarr=True)
             array = zarr.open_array(store, mode="r")
         except (tifffile.TiffFileError, OSError, ValueError, IndexError, KeyError) as err:
@@ -102,6 +104,35 @@ class TiffMovie(Frames):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _check_complete(path: Path, series: Any) -> None:
+    """Refuse a file whose pixel data runs past its end (a copy cut short)."""
+    size = path.stat().st_size
+    if series.dataoffset is not None:
+        end = int(series.dataoffset) + int(series.nbytes)
+    else:
+        pages = [p for p in series.pages if p is not None]
+        last = pages[-1] if pages else None
+        offsets = getattr(last, "dataoffsets", ()) or ()
+        counts = getattr(last, "databytecounts", ()) or ()
+        end = max((int(o) + int(c) for o, c in zip(offsets, counts)), default=0)
+        if len(pages) * int(np.prod(series.pages[0].shape)) < int(np.prod(series.shape)):
+            end = max(end, size + 1)  # fewer pages than the series declares
+    if end > size:
+        raise TiffImportError(
+            f"{path}: truncated: its pixel data should run to byte {end} but the file has "
+            f"{size} bytes (a copy cut short?); expected the complete file")
+
+
+def _check_one_frame_shape(path: Path, all_series: list) -> None:
+    """Refuse pages of different shapes (tifffile then splits the file into series)."""
+    shapes = {tuple(sr.shape[-2:]) for sr in all_series}
+    if len(all_series) > 1 and len(shapes) > 1:
+        listed = ", ".join(f"{h}x{w}" for h, w in sorted(shapes)[:4])
+        raise TiffImportError(
+            f"{path}: its pages have different shapes ({listed}); expected a stack of "
+            "frames of one shape")
 
 
 def _movie_shape(path: Path, axes: str, shape: tuple[int, ...]) -> tuple[int, ...]:

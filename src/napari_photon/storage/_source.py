@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +76,10 @@ def _is_array_like(value: Any) -> bool:
     return all(hasattr(value, name) for name in ("shape", "dtype", "__getitem__"))
 
 
+#: the largest frame (one time point, all planes) the writer streams, as float32
+MAX_FRAME_BYTES = 2**30
+
+
 class MovieSource:
     """A validated movie that yields variance-stabilized float32 blocks along time.
 
@@ -113,6 +119,12 @@ class MovieSource:
             )
         if min(shape) < 1:
             raise PhotonInputError(f"<photon> cannot store an empty movie of shape {shape}")
+        frame_bytes = 4 * math.prod(shape[1:])
+        if frame_bytes > MAX_FRAME_BYTES:
+            raise PhotonInputError(
+                f"<photon> frames of shape {shape[1:]} would take {frame_bytes / 2**30:.1f} GiB "
+                f"each as float32; expected frames of at most {MAX_FRAME_BYTES // 2**30} GiB "
+                "(a declared shape this large is usually a wrong shape)")
         self.data = data
         self.calibration = calibration
         self.shape = shape
