@@ -109,6 +109,8 @@ def test_unknown_store_and_bad_keys_are_refused(recording, capsys):
     assert "expected attribute=value" in capsys.readouterr().err
     assert main(["archive", "--schema", pipeline.database, "mouse_id=one"]) == 2
     assert "mouse_id takes a number" in capsys.readouterr().err
+    assert main(["verify", "--schema", "no_such_schema"]) == 2
+    assert "no schema 'no_such_schema' on the server" in capsys.readouterr().err
     assert _movie(pipeline, key).store == "active"
 
 

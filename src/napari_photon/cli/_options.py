@@ -67,3 +67,26 @@ def key_filter(pipeline: object, keys: list[str]):
                                filterable_attributes(pipeline.tables))
     except FilterError as err:
         raise KeyArgumentError(str(err)) from None
+
+
+def activate_existing(schema: str | None):
+    """The pipeline in ``schema`` (default: the standard one), which must exist already:
+    commands that only read or move stored data never create an empty schema.
+
+    Raises
+    ------
+    KeyArgumentError
+        No such schema on the server; the message lists those there are.
+    """
+    import datajoint as dj
+
+    from .. import pipeline
+    from ..db import connect
+
+    name = schema or pipeline.DEFAULT_SCHEMA
+    connection = connect()
+    known = sorted(dj.list_schemas(connection=connection))
+    if name not in known:
+        listed = ", ".join(known) or "none"
+        raise KeyArgumentError(f"no schema {name!r} on the server; schemas there: {listed}")
+    return pipeline.activate(name, connection=connection)

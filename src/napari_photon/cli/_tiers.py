@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._options import KeyArgumentError, add_key_arguments, key_filter
+from ._options import KeyArgumentError, activate_existing, add_key_arguments, key_filter
 
 
 def add_parser(subparsers: Any) -> None:
@@ -44,9 +44,7 @@ def _key_text(key: dict) -> str:
 
 
 def _chosen(args: argparse.Namespace) -> tuple[Any, Any]:
-    from .. import pipeline
-
-    chosen = pipeline.activate(args.schema or pipeline.DEFAULT_SCHEMA)
+    chosen = activate_existing(args.schema)
     keys = key_filter(chosen, args.keys)
     if not keys:
         return chosen, None
