@@ -83,7 +83,7 @@ def test_estimate_rejects_bad_shapes(shape: tuple[int, ...]) -> None:
 
 
 def test_estimate_rejects_noiseless_movie() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="usable pixels; need at least .* temporal noise"):
         estimate(np.full((10, 16, 16), 100.0))
 
 
