@@ -148,3 +148,25 @@ def test_sparse_metrics_and_params(tissue):
     active = ~m["anatomical"]
     assert (m["activity_score"][active] >= 0.5).all() and (m["activity_score"][~active] == 0).all()
     assert found.params["score_threshold"] == 0.5 and found.params["method_used"] == "sparse"
+
+
+@pytest.mark.parametrize("radius", [0.8, 3.5, 6.0])
+def test_the_smoothed_series_at_one_pixel_is_the_smoothed_window_there(radius):
+    """``_Scorer.smoothed_at`` (a weighted sum) equals smoothing the whole window and
+    reading one pixel, at the image's edges and corners too."""
+    import math
+
+    from napari_photon.rois._sparse import _Scorer
+
+    rng = np.random.default_rng(0)
+    movie = rng.normal(size=(30, 50, 60)).astype(np.float32)
+    noise = np.abs(rng.normal(1, 0.1, size=(50, 60))).astype(np.float32)
+    scorer = _Scorer(movie, noise, max(0.5, radius / 2), 3.0)
+    reach = int(math.ceil(2.5 * radius))
+    for at in [(0, 0), (49, 59), (25, 30), (2, 57), (48, 1)]:
+        window = (slice(max(0, at[0] - reach), min(50, at[0] + reach + 1)),
+                  slice(max(0, at[1] - reach), min(60, at[1] + reach + 1)))
+        inside = (at[0] - window[0].start, at[1] - window[1].start)
+        np.testing.assert_allclose(scorer.smoothed_at(window, inside),
+                                   scorer.smoothed(window)[:, inside[0], inside[1]],
+                                   rtol=1e-5, atol=1e-6)

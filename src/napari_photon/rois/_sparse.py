@@ -76,6 +76,25 @@ class _Scorer:
         self.score = np.zeros(movie.shape[1:], np.float32)
         self.update((slice(0, movie.shape[1]), slice(0, movie.shape[2])))
 
+    def smoothed_at(self, window: tuple[slice, slice], at: tuple[int, int]) -> np.ndarray:
+        """``smoothed(window)[:, y, x]`` at the one pixel ``at`` (window coordinates),
+        as a weighted sum over the kernel's support instead of smoothing the window."""
+        radius = int(4.0 * self.sigma + 0.5)  # scipy's support for truncate=4
+        taps = np.arange(-radius, radius + 1, dtype=np.float64)
+        kernel = np.exp(-0.5 * (taps / self.sigma) ** 2)
+        kernel /= kernel.sum()
+        height = window[0].stop - window[0].start
+        width = window[1].stop - window[1].start
+        y, x = at
+        y0, y1 = max(0, y - radius), min(height, y + radius + 1)
+        x0, x1 = max(0, x - radius), min(width, x + radius + 1)
+        rows = slice(window[0].start + y0, window[0].start + y1)
+        cols = slice(window[1].start + x0, window[1].start + x1)
+        z = self.movie[:, rows, cols] / self.noise[rows, cols]
+        ky = kernel[y0 - y + radius: y1 - y + radius]
+        kx = kernel[x0 - x + radius: x1 - x + radius]
+        return (np.einsum("tyx,y,x->t", z, ky, kx) * self.gain).astype(np.float32)
+
     def smoothed(self, window: tuple[slice, slice]) -> np.ndarray:
         z = self.movie[:, window[0], window[1]] / self.noise[window]
         return ndimage.gaussian_filter(z, (0, self.sigma, self.sigma), mode="constant") * self.gain
@@ -143,7 +162,7 @@ def sparse_rois(movie: np.ndarray, *, radius: float = 6.0, fraction: float = 0.3
                slice(max(0, at[1] - reach), min(width, at[1] + reach + 1)))
         local = movie[:, win[0], win[1]]
         cy, cx = at[0] - win[0].start, at[1] - win[1].start
-        trace = scorer.smoothed(win)[:, cy, cx]
+        trace = scorer.smoothed_at(win, (cy, cx))
         active = trace > z_threshold
         footprint = None
         if active.sum() >= active_bins:
