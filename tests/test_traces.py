@@ -135,3 +135,39 @@ def test_empty_masks():
     res = traces.extract_all(movie, np.zeros((0, 8, 8), bool))
     assert res.fluorescence.shape == res.dff.shape == (0, 10)
     assert traces.trace_metrics(res)["snr"].shape == (0,)
+
+
+def test_blocks_are_read_by_the_package_pool_and_no_more(monkeypatch):
+    """With ``NAPARI_PHOTON_THREADS=3`` three blocks are read at once (a barrier of three
+    only opens if they are), never more, and the result is the sequential one."""
+    import threading
+
+    from napari_photon._threads import THREADS_VARIABLE
+
+    monkeypatch.setenv(THREADS_VARIABLE, "3")
+    data = np.random.default_rng(0).poisson(3, size=(12, 8, 8)).astype(np.float32)
+    barrier = threading.Barrier(3, timeout=30)
+    lock = threading.Lock()
+    state = {"running": 0, "most": 0}
+
+    class Source:
+        shape = data.shape
+
+        def __len__(self) -> int:
+            return len(data)
+
+        def __getitem__(self, index):
+            with lock:
+                state["running"] += 1
+                state["most"] = max(state["most"], state["running"])
+            barrier.wait()
+            with lock:
+                state["running"] -= 1
+            return data[index]
+
+    masks = np.zeros((2, 8, 8), bool)
+    masks[0, :3, :3] = masks[1, 4:, 4:] = True
+    got = traces.extract(Source(), masks, frames_per_chunk=2)
+    assert state["most"] == 3
+    np.testing.assert_allclose(got, traces.extract(data, masks, frames_per_chunk=12),
+                               rtol=1e-6)

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import ndimage, sparse, stats
 
+from ._in_order import in_order
+from ._threads import thread_count
 from .neuropil import estimate_coefficients
 
 ProgressCallback = Callable[[int, int], None]
@@ -96,15 +99,26 @@ def _mean_weights(masks: np.ndarray) -> sparse.csr_matrix:
 
 def _project(photons: Any, weights: sparse.csr_matrix, frames_per_chunk: int,
              progress: ProgressCallback | None) -> np.ndarray:
-    """``weights @ frame`` for every frame, block by block: (rows, t) float32."""
+    """``weights @ frame`` for every frame, block by block: (rows, t) float32.
+
+    Blocks are read and projected by the package's thread pool (:func:`thread_count`
+    threads, as many blocks in memory), each into its own columns of the result;
+    progress is reported, and a cancel raised by it stops the work, in frame order.
+    """
     n_frames = len(photons)
     out = np.empty((weights.shape[0], n_frames), dtype=np.float32)
     step = max(1, int(frames_per_chunk))
-    for t0 in range(0, n_frames, step):
+
+    def project(t0: int) -> int:
         block = np.asarray(photons[t0 : t0 + step], dtype=np.float32)
         out[:, t0 : t0 + len(block)] = weights @ block.reshape(len(block), -1).T
-        if progress is not None:
-            progress(t0 + len(block), n_frames)
+        return len(block)
+
+    workers = thread_count()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for t0, n in in_order(pool, project, list(range(0, n_frames, step)), workers):
+            if progress is not None:
+                progress(t0 + n, n_frames)
     return out
 
 

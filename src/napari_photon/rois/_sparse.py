@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from .._in_order import read_ahead
 from ._summary import ProgressCallback
 
 
@@ -42,8 +43,8 @@ def binned_highpass(photons: Any, frames_per_chunk: int, bin_frames: int,
     out = np.empty((n_bins, height, width), np.float32)
     step = max(k, (max(1, int(frames_per_chunk)) // k) * k)
     done = 0
-    for t0 in range(0, n_bins * k, step):
-        block = np.asarray(photons[t0: min(t0 + step, n_bins * k)], dtype=np.float32)
+    spans = [(t0, min(t0 + step, n_bins * k)) for t0 in range(0, n_bins * k, step)]
+    for (t0, _), block in read_ahead(photons, spans):
         nb = len(block) // k
         binned = block[: nb * k].reshape(nb, k, height, width).mean(axis=1)
         out[done: done + nb] = binned - ndimage.gaussian_filter(

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._in_order import read_ahead
 from ._moments import NeighbourMoments
 from ._photons import photon_view
 
@@ -93,8 +94,8 @@ def summary_images(
     carry = np.zeros((0, height, width), np.float32)
     step = max(1, int(frames_per_chunk))
     frames = NeighbourMoments((height, width)) if k > 1 else moments  # per-frame mean and std
-    for t0 in range(0, n_frames, step):
-        block = np.asarray(photons[t0 : t0 + step], dtype=np.float32)
+    spans = [(t0, min(t0 + step, n_frames)) for t0 in range(0, n_frames, step)]
+    for (t0, _), block in read_ahead(photons, spans):
         np.maximum(peak, block.max(axis=0), out=peak)
         if k == 1:
             moments.add(block)

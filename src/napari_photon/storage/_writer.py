@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +13,7 @@ import zarr
 from zarr.codecs import ZstdCodec
 
 from .._frames import frames_per_block
+from .._in_order import in_order
 from .._threads import thread_count
 from ._checksums import checksum, shard_count, shard_key
 from ._location import ZarrLocation
@@ -204,28 +203,6 @@ def _blocks(source: MovieSource, options: WriteOptions, produce: Callable[[Any],
             if options.progress is not None:
                 options.progress(t1, n_frames)
             check_cancel(options)
-
-
-def in_order(pool: Executor, fn: Callable[[Any], Any], items: list, ahead: int
-             ) -> Iterator[tuple[Any, Any]]:
-    """``(item, fn(item))`` in the order of ``items``, with up to ``ahead`` calls running
-    on ``pool`` (memory stays bounded by ``ahead`` results). Calls not started yet are
-    cancelled when the caller stops early (an error, a cancel)."""
-    futures: deque = deque()
-    upcoming = iter(items)
-    try:
-        for item in itertools.islice(upcoming, ahead):
-            futures.append((item, pool.submit(fn, item)))
-        while futures:
-            item, future = futures.popleft()
-            result = future.result()
-            for nxt in itertools.islice(upcoming, 1):
-                futures.append((nxt, pool.submit(fn, nxt)))
-            yield item, result
-            del result
-    finally:
-        for _, future in futures:
-            future.cancel()
 
 
 def frame_mapper(source: MovieSource, layout: ShardLayout | None) -> Callable | None:
