@@ -1,0 +1,258 @@
+"""NWB export: one file per recording, the movie streamed from its ``<photon@>`` store.
+
+What goes where (NWB 2, pynwb):
+
+* ``Subject`` and the session (``NWBFile``): the mouse, the session date, experimenter, notes;
+* ``acquisition/TwoPhotonSeries``: the raw movie in photon counts (``units="photons"``,
+  float32, what ``PhotonMovie.photons("algebraic")`` gives) or digitizer levels
+  (``"levels"``: ``gain * photons + zero_level`` of the recording's calibration),
+  streamed block by block through an hdmf chunk iterator into a chunked, gzip-compressed
+  HDF5 dataset: memory stays at a few blocks whatever the movie's size;
+* ``processing/ophys``: per motion-parameter set, the shifts (``MotionShifts_m<id>``, a
+  TimeSeries of (y, x) pixels); per ROI set, a ``PlaneSegmentation_m<id>_r<id>`` (image
+  masks, every metric of ``ROI.roi_metrics`` as a column) and its traces as
+  ``RoiResponseSeries``: ``Fluorescence/F_…``, ``Fluorescence/Neuropil_…`` (mean photons
+  per pixel) and ``DfOverF/DfOverF_…``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["NwbExportError", "export_recording"]
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], None]
+UNITS = ("photons", "levels")
+
+
+class NwbExportError(ValueError):
+    """A recording that cannot be exported as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class _MovieIterator:
+    """Factory for the hdmf iterator (imported lazily: pynwb is an optional extra)."""
+
+    @staticmethod
+    def make(view: Any, frames_per_chunk: int, progress: ProgressCallback | None) -> Any:
+        from hdmf.data_utils import GenericDataChunkIterator
+
+        class MovieIterator(GenericDataChunkIterator):
+            def __init__(self) -> None:
+                shape = tuple(int(n) for n in view.shape)
+                per = max(1, min(int(frames_per_chunk), shape[0]))
+                super().__init__(chunk_shape=(min(per, 64), *shape[1:]),
+                                 buffer_shape=(per, *shape[1:]), display_progress=False)
+
+            def _get_data(self, selection: tuple) -> np.ndarray:
+                frames = selection[0]
+                block = np.asarray(view[frames], dtype=np.float32)
+                if progress is not None:
+                    progress(int(frames.stop or view.shape[0]), int(view.shape[0]))
+                return block[(slice(None), *selection[1:])]
+
+            def _get_maxshape(self) -> tuple:
+                return tuple(int(n) for n in view.shape)
+
+            def _get_dtype(self) -> np.dtype:
+                return np.dtype(np.float32)
+
+        return MovieIterator()
+
+
+class _Levels:
+    """Digitizer levels of a photon view: ``gain * photons + zero_level``."""
+
+    def __init__(self, photons: Any, gain: float, zero_level: float) -> None:
+        self.photons, self.gain, self.zero = photons, float(gain), float(zero_level)
+        self.shape = photons.shape
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        return (np.asarray(self.photons[index], np.float32) * np.float32(self.gain)
+                + np.float32(self.zero))
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def _start_time(session_date: Any) -> datetime.datetime:
+    day = session_date if isinstance(session_date, datetime.date) else \
+        datetime.date.fromisoformat(str(session_date))
+    return datetime.datetime.combine(day, datetime.time(0), tzinfo=datetime.timezone.utc)
+
+
+def _identifier(database: str, key: dict) -> str:
+    text = database + "|" + "|".join(f"{k}={key[k]}" for k in sorted(key))
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "napari-photon:" + text))
+
+
+def export_recording(pipeline: Any, key: dict, path: str | Path, *, units: str = "photons",
+                     progress: ProgressCallback | None = None) -> Path:
+    """Write the recording ``key`` and everything computed from it to an NWB file.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+    key : dict
+        A ``Recording`` primary key (``mouse_id``, ``session_date``, ``recording_num``).
+    path : str or Path
+        The ``.nwb`` file to write; written to ``<stem>.part.nwb`` and renamed when whole.
+    units : {"photons", "levels"}
+    progress : callable(done, total), optional
+        Frames of the movie written.
+
+    Raises
+    ------
+    NwbExportError
+        An unknown ``units``, a key that is not one recording, or levels asked of a
+        recording without a calibration.
+    """
+    try:
+        from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+        from pynwb.file import Subject
+        from pynwb.ophys import OpticalChannel, TwoPhotonSeries
+        from hdmf.backends.hdf5.h5_utils import H5DataIO
+    except ImportError as err:  # pragma: no cover - the nwb extra is in the test extra
+        raise NwbExportError(
+            f"NWB export needs pynwb: pip install 'napari-photon[nwb]' ({err})") from None
+    if units not in UNITS:
+        raise NwbExportError(f"units must be one of {UNITS}, not {units!r}")
+    rows = pipeline.Recording & key
+    if len(rows) != 1:
+        raise NwbExportError(f"{key} selects {len(rows)} recordings; expected exactly one")
+    recording = rows.fetch1()
+    key = {k: recording[k] for k in pipeline.Recording.primary_key}
+    session = (pipeline.Session & key).fetch1()
+    mouse = (pipeline.Mouse & key).fetch1()
+    movie = recording["raw_movie"]
+    rate = float(recording["frame_rate"] or 30.0)
+    view = movie.photons("algebraic")
+    unit = "photons"
+    if units == "levels":
+        calibration = recording.get("calibration")
+        if not calibration:
+            raise NwbExportError(f"{key} has no calibration: export it in photons")
+        view = _Levels(view, calibration["gain"], calibration.get("zero_level", 0.0))
+        unit = "digitizer levels"
+
+    nwbfile = NWBFile(
+        session_description=session["notes"] or "two-photon calcium imaging",
+        identifier=_identifier(pipeline.database, key),
+        session_start_time=_start_time(session["session_date"]),
+        experimenter=[session["experimenter"]] if session["experimenter"] else None,
+        session_id=f"{key['mouse_id']}_{key['session_date']}",
+        source_script=f"napari-photon {_version()} (export nwb)",
+        source_script_file_name="napari_photon/interop/_nwb.py",
+    )
+    birth = mouse.get("date_of_birth")
+    if not birth:
+        logger.warning("mouse %s has no date_of_birth: the NWB file has no subject age, "
+                       "which nwbinspector and DANDI flag as critical", key["mouse_id"])
+    nwbfile.subject = Subject(
+        subject_id=str(key["mouse_id"]), species="Mus musculus", strain=mouse["strain"],
+        sex=mouse["sex"], date_of_birth=_start_time(birth) if birth else None)
+    device = nwbfile.create_device(name="Microscope", description="two-photon microscope")
+    channel = OpticalChannel(name="OpticalChannel", description="functional channel",
+                             emission_lambda=float("nan"))
+    plane = nwbfile.create_imaging_plane(
+        name="ImagingPlane", optical_channel=channel, imaging_rate=rate,
+        description=f"recording {key['recording_num']} of the session "
+                    f"({recording.get('source_file') or 'no file recorded'})",
+        device=device, excitation_lambda=float("nan"), indicator="unknown",
+        location="unknown")
+    data = H5DataIO(_MovieIterator.make(view, movie.frames_per_chunk, progress),
+                    compression="gzip", compression_opts=4)
+    series = TwoPhotonSeries(
+        name="TwoPhotonSeries", data=data, imaging_plane=plane, rate=rate, unit=unit,
+        starting_time=0.0,
+        description=f"raw movie in {unit}, from the <photon@{movie.store}> column "
+                    "(variance-stabilized, quantized at half a noise SD)")
+    nwbfile.add_acquisition(series)
+    _add_processing(pipeline, key, nwbfile, plane, rate, TimeSeries)
+
+    path = Path(path)
+    part = path.with_name(path.stem + ".part.nwb")
+    try:
+        with NWBHDF5IO(str(part), "w") as io:
+            io.write(nwbfile)
+        part.replace(path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _add_processing(pipeline: Any, key: dict, nwbfile: Any, plane: Any, rate: float,
+                    time_series: Any) -> None:
+    """Motion shifts, ROI sets and their traces into ``processing/ophys``."""
+    from pynwb.ophys import DfOverF, Fluorescence, ImageSegmentation
+
+    corrected = (pipeline.MotionCorrected & key).proj("shift_x", "shift_y").to_dicts()
+    roi_sets = (pipeline.ROI & key).to_dicts()
+    if not corrected and not roi_sets:
+        return
+    ophys = nwbfile.create_processing_module(
+        name="ophys", description="motion correction, ROIs and traces by napari-photon")
+    for row in corrected:
+        ophys.add(time_series(
+            name=f"MotionShifts_m{row['motion_params_id']}",
+            data=np.stack([np.asarray(row["shift_y"]), np.asarray(row["shift_x"])], axis=1),
+            unit="pixels", rate=rate, starting_time=0.0,
+            description="(y, x) shift applied to each frame, motion parameter set "
+                        f"{row['motion_params_id']}"))
+    if not roi_sets:
+        return
+    segmentation = ImageSegmentation(name="ImageSegmentation")
+    fluorescence = Fluorescence(name="Fluorescence")
+    dff = DfOverF(name="DfOverF")
+    ophys.add(segmentation)
+    for row in roi_sets:
+        suffix = f"m{row['motion_params_id']}_r{row['roi_params_id']}"
+        masks = np.asarray(row["roi_masks"], bool)
+        segment = segmentation.create_plane_segmentation(
+            name=f"PlaneSegmentation_{suffix}", imaging_plane=plane,
+            description=f"ROIs of motion set {row['motion_params_id']}, ROI parameter set "
+                        f"{row['roi_params_id']}; roi_id i is row i")
+        for mask in masks:
+            segment.add_roi(image_mask=mask.astype(np.float32))
+        for name, values in sorted((row.get("roi_metrics") or {}).items()):
+            values = np.asarray(values)
+            if values.shape == (len(masks),):
+                segment.add_column(name=name, description=f"napari-photon ROI metric {name}",
+                                   data=values.tolist())
+        traces = (pipeline.Trace & row).to_dicts(order_by="roi_id")
+        if not traces or not len(masks):
+            continue
+        region = segment.create_roi_table_region(
+            region=[t["roi_id"] for t in traces], description=f"ROIs of {suffix}")
+        for target, name, column, unit, text in (
+            (fluorescence, f"F_{suffix}", "fluorescence", "photons per pixel",
+             "mean photons per pixel inside each ROI (Trace.fluorescence)"),
+            (fluorescence, f"Neuropil_{suffix}", "neuropil", "photons per pixel",
+             "mean photons per pixel in each ROI's neuropil annulus (Trace.neuropil)"),
+            (dff, f"DfOverF_{suffix}", "dff", "dF/F",
+             "dF/F of the neuropil-corrected fluorescence (Trace.dff)"),
+        ):
+            if any(t[column] is None for t in traces):
+                continue
+            values = np.stack([np.asarray(t[column], np.float32) for t in traces], axis=1)
+            target.create_roi_response_series(name=name, data=values, rois=region,
+                                              unit=unit, rate=rate, starting_time=0.0,
+                                              description=text)
+    if fluorescence.roi_response_series:
+        ophys.add(fluorescence)
+    if dff.roi_response_series:
+        ophys.add(dff)

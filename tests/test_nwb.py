@@ -1,0 +1,98 @@
+"""NWB export: a populated recording written, inspected and read back equal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import tiff_session
+
+import pynwb
+
+from napari_photon.cli import main
+from napari_photon.interop import NwbExportError, export_recording
+
+_made: dict = {}
+
+
+@pytest.fixture
+def populated(pipeline):
+    """A recording with its motion correction, ROIs and traces (made once per module)."""
+    if "key" not in _made:
+        key = tiff_session(pipeline, "nwb", n_frames=120)
+        pipeline.populate(key, tables=("Recording", "MotionCorrected", "ROI", "Trace"))
+        pipeline.Mouse.update1({"mouse_id": key["mouse_id"], "date_of_birth": "2026-08-01"})
+        _made["key"] = (pipeline.Recording & key).keys()[0]
+    assert len(pipeline.Trace & _made["key"]) > 0
+    return pipeline, _made["key"]
+
+
+def _critical(path) -> list:
+    from nwbinspector import Importance, inspect_nwbfile
+
+    return [m for m in inspect_nwbfile(nwbfile_path=str(path))
+            if m.importance in (Importance.CRITICAL, Importance.PYNWB_VALIDATION,
+                                Importance.ERROR)]
+
+
+def test_an_exported_recording_reads_back_equal_and_passes_the_inspector(populated, tmp_path):
+    pipeline, key = populated
+    path = export_recording(pipeline, key, tmp_path / "rec.nwb")
+    problems = _critical(path)
+    assert problems == [], [(m.message, m.location) for m in problems]
+    movie = (pipeline.Recording & key).fetch1("raw_movie")
+    masks = (pipeline.ROI & key).fetch1("roi_masks")
+    metrics = (pipeline.ROI & key).fetch1("roi_metrics")
+    traces = (pipeline.Trace & key).to_dicts(order_by="roi_id")
+    shift_x, shift_y = (pipeline.MotionCorrected & key).fetch1("shift_x", "shift_y")
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        nwb = io.read()
+        assert nwb.subject.subject_id == str(key["mouse_id"])
+        assert nwb.subject.date_of_birth.date().isoformat() == "2026-08-01"
+        assert nwb.session_start_time.date() == key["session_date"]
+        series = nwb.acquisition["TwoPhotonSeries"]
+        assert series.unit == "photons" and series.data.compression == "gzip"
+        np.testing.assert_array_equal(series.data[:], movie.photons("algebraic")[:])
+        ophys = nwb.processing["ophys"]
+        segment = ophys["ImageSegmentation"]["PlaneSegmentation_m1_r1"]
+        np.testing.assert_array_equal(np.asarray(segment["image_mask"][:], bool), masks)
+        np.testing.assert_allclose(segment["snr"][:], metrics["snr"])
+        f = ophys["Fluorescence"]["F_m1_r1"].data[:]
+        np.testing.assert_array_equal(f, np.stack([t["fluorescence"] for t in traces], 1))
+        neuropil = ophys["Fluorescence"]["Neuropil_m1_r1"].data[:]
+        np.testing.assert_array_equal(neuropil, np.stack([t["neuropil"] for t in traces], 1))
+        dff = ophys["DfOverF"]["DfOverF_m1_r1"].data[:]
+        np.testing.assert_array_equal(dff, np.stack([t["dff"] for t in traces], 1))
+        shifts = ophys["MotionShifts_m1"].data[:]
+        np.testing.assert_array_equal(shifts, np.stack([shift_y, shift_x], 1))
+
+
+def test_levels_are_gain_times_photons_plus_zero_level(populated, tmp_path):
+    pipeline, key = populated
+    calibration = (pipeline.Recording & key).fetch1("calibration")
+    movie = (pipeline.Recording & key).fetch1("raw_movie")
+    path = export_recording(pipeline, key, tmp_path / "levels.nwb", units="levels")
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        series = io.read().acquisition["TwoPhotonSeries"]
+        assert series.unit == "digitizer levels"
+        expected = (movie.photons("algebraic")[:10] * np.float32(calibration["gain"])
+                    + np.float32(calibration.get("zero_level", 0.0)))
+        np.testing.assert_allclose(series.data[:10], expected, rtol=1e-6)
+
+
+def test_bad_requests_are_refused_and_leave_no_file(populated, tmp_path):
+    pipeline, key = populated
+    with pytest.raises(NwbExportError, match="units must be one of"):
+        export_recording(pipeline, key, tmp_path / "x.nwb", units="volts")
+    with pytest.raises(NwbExportError, match="selects 0 recordings"):
+        export_recording(pipeline, {**key, "recording_num": 99}, tmp_path / "x.nwb")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_command_writes_one_file_per_recording(populated, tmp_path, capsys):
+    pipeline, key = populated
+    out = tmp_path / "out"
+    assert main(["export", "nwb", "--schema", pipeline.database,
+                 f"mouse_id={key['mouse_id']}", str(out)]) == 0
+    files = sorted(p.name for p in out.iterdir())
+    assert files == [f"mouse{key['mouse_id']}_{key['session_date']}_rec1.nwb"]
+    assert "1 file(s) written" in capsys.readouterr().out
