@@ -1,4 +1,4 @@
-"""Reading raw acquisitions: TIFF stacks as lazily paged movies.
+"""Reading raw acquisitions: TIFF stacks and ScanImage acquisitions as lazily paged movies.
 
 No DataJoint here; the pipeline's ``Recording`` import uses these readers.
 
@@ -10,6 +10,13 @@ Example
 >>> movie = load_tiff_stack("session/a.tif")   # the whole stack, as a numpy array
 """
 
+from ._scanimage import (
+    ScanImageAcquisition,
+    ScanImageLayout,
+    ScanImageMovie,
+    group_acquisitions,
+    is_scanimage,
+)
 from ._tiff import (
     CALIBRATION_PROPERTY,
     TiffImportError,
@@ -20,6 +27,11 @@ from ._tiff import (
 
 __all__ = [
     "CALIBRATION_PROPERTY",
+    "ScanImageAcquisition",
+    "ScanImageLayout",
+    "ScanImageMovie",
+    "group_acquisitions",
+    "is_scanimage",
     "TiffImportError",
     "TiffMovie",
     "calibration_properties",
