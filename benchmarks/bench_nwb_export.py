@@ -44,16 +44,16 @@ print(json.dumps({"seconds": seconds,
 """
 
 
-def _make_recording(schema: str, frames: int, size: int) -> None:
+def _make_recording(schema: str, frames: int, size: int, mouse: int) -> None:
     import numpy as np
     import tifffile
 
     from napari_photon import pipeline
 
     lab = pipeline.activate(schema)
-    lab.Mouse.insert1({"mouse_id": 1, "strain": "C57BL/6J", "sex": "M",
+    lab.Mouse.insert1({"mouse_id": mouse, "strain": "C57BL/6J", "sex": "M",
                        "date_of_birth": "2026-08-01"})
-    key = {"mouse_id": 1, "session_date": "2026-11-25"}
+    key = {"mouse_id": mouse, "session_date": "2026-11-25"}
     lab.Session.insert1({**key, "experimenter": "bench", "notes": "nwb export"})
     folder = lab.session_folder(key)
     folder.mkdir(parents=True)
@@ -83,10 +83,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     os.environ.update(NAPARI_PHOTON_HOME=str(home))
     rows, results = [], []
     try:
-        for frames in args.frames:
+        for mouse, frames in enumerate(args.frames, 1):
             schema = f"bench_nwb_{frames}"
             t = time.perf_counter()
-            _make_recording(schema, frames, args.size)
+            _make_recording(schema, frames, args.size, mouse)
             print(f"  {frames} frames imported in {time.perf_counter() - t:.0f} s", flush=True)
             out = home / f"{schema}.nwb"
             done = subprocess.run([sys.executable, "-c", _CHILD, schema, str(out)], env=env,
