@@ -45,18 +45,23 @@ def value(t: int, z: int, channel: int) -> int:
     return 1000 * channel + 100 * z + t
 
 
+def constant_page(t: int, z: int, channel: int) -> np.ndarray:
+    return np.full(SHAPE, value(t, z, channel), np.uint16)
+
+
 def write_acquisition(folder: Path, stem: str, *, channels=(1, 2), planes=3, flyback=1,
-                      time_points=4, files=2) -> list[Path]:
+                      time_points=4, files=2, page=constant_page) -> list[Path]:
     """Pages in ScanImage's order (time, slice incl. flyback, channel), the frame data in
     every page's Software tag and frame-varying data in its ImageDescription, split over
-    ``files`` files ``<stem>_0000k.tif``."""
+    ``files`` files ``<stem>_0000k.tif``. ``page(t, z, channel)`` makes each page;
+    flyback pages hold :data:`FLYBACK`."""
     software = _frame_data(channels, planes, flyback)
     pages = []
     for t in range(time_points):
         for z in range(planes + (flyback if planes > 1 else 0)):
             for c in channels:
-                v = value(t, z, c) if z < planes else FLYBACK
-                pages.append(np.full(SHAPE, v, np.uint16))
+                pages.append(page(t, z, c) if z < planes else
+                             np.full(SHAPE, FLYBACK, np.uint16))
     per_file = -(-len(pages) // files)
     paths = []
     for k in range(files):

@@ -16,6 +16,7 @@ from ._scanimage import (
     ScanImageMovie,
     group_acquisitions,
     is_scanimage,
+    is_scanimage_acquisition,
 )
 from ._tiff import (
     CALIBRATION_PROPERTY,
@@ -32,6 +33,7 @@ __all__ = [
     "ScanImageMovie",
     "group_acquisitions",
     "is_scanimage",
+    "is_scanimage_acquisition",
     "TiffImportError",
     "TiffMovie",
     "calibration_properties",

@@ -38,7 +38,7 @@ from .._frames import Frames, index_frames
 from ._tiff import TiffImportError
 
 __all__ = ["ScanImageAcquisition", "ScanImageLayout", "ScanImageMovie",
-           "group_acquisitions", "is_scanimage"]
+           "group_acquisitions", "is_scanimage", "is_scanimage_acquisition"]
 
 _COUNTER = re.compile(r"^(?P<stem>.+)_(?P<counter>\d{5})\.tiff?$", re.IGNORECASE)
 
@@ -50,6 +50,13 @@ def is_scanimage(path: str | Path) -> bool:
             return bool(tif.is_scanimage)
     except (tifffile.TiffFileError, OSError, ValueError):
         return False
+
+
+def is_scanimage_acquisition(files: list[Path] | tuple[Path, ...]) -> bool:
+    """Whether a group from :func:`group_acquisitions` is a ScanImage acquisition (its
+    files named ``<stem>_<counter>.tif`` and carrying ScanImage metadata)."""
+    return bool(files) and bool(_COUNTER.match(Path(files[0]).name)) and \
+        is_scanimage(files[0])
 
 
 def group_acquisitions(paths: Iterable[str | Path]) -> list[list[Path]]:

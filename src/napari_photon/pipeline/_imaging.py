@@ -1,51 +1,32 @@
-"""``Recording`` and ``VolumeRecording``: TIFF stacks imported into ``<photon@>`` columns."""
+"""``Recording`` and ``VolumeRecording``: TIFF stacks and ScanImage acquisitions imported
+into ``<photon@>`` columns (see :mod:`._acquisitions` for what becomes a row)."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import datajoint as dj
 
 from .. import calibration
-from ..io import TiffImportError, TiffMovie
+from ..io import TiffImportError
 from ..storage import Calibrated, PhotonTable, remove_on_failure, write_options
 from ._progress import cancel_check, stage
-from ._subjects import session_folder
+from ._acquisitions import dimensions, open_acquisition, session_acquisitions
 
 
 def session_files(key: dict) -> list[Path]:
-    """The session's TIFF stacks, sorted; ``recording_num`` is the 1-based position here."""
-    folder = session_folder(key)
-    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".tif", ".tiff"))
-    if not files:
-        raise TiffImportError(f"no TIFF stacks (*.tif, *.tiff) in {folder}")
-    return files
+    """The session's TIFF files, sorted."""
+    return sorted({f for acquisition in session_acquisitions(key) for f in acquisition.files})
 
 
 def _stack_dimensions(key: dict) -> set:
-    """What a session folder holds, from TIFF headers only: 3 and/or 4, or "problem"
-    when a file cannot be read or the folder has no stacks (Recording reports those)."""
+    """What a session folder holds: 3 and/or 4, or "problem" when an acquisition cannot
+    be read or the folder has none (Recording reports those)."""
     try:
-        files = session_files(key)
+        acquisitions = session_acquisitions(key)
     except TiffImportError:
         return {"problem"}
-    return {_file_dimensions(p, *_stamp(p)) for p in files}
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    stat = path.stat()
-    return stat.st_mtime_ns, stat.st_size
-
-
-@functools.lru_cache(maxsize=4096)
-def _file_dimensions(path: Path, mtime_ns: int, size: int) -> int | str:
-    """3 or 4 for a readable stack, "problem" otherwise (cached until the file changes)."""
-    try:
-        with TiffMovie.open(path) as tiff:
-            return tiff.ndim
-    except TiffImportError:
-        return "problem"
+    return {dimensions(a) for a in acquisitions}
 
 
 def _sessions_holding(session: type, predicate) -> list[dict]:
@@ -53,32 +34,37 @@ def _sessions_holding(session: type, predicate) -> list[dict]:
 
 
 def _import(table: dj.Table, key: dict, movie_field: str, ndim: int) -> None:
-    """Insert one row per ``ndim``-dimensional TIFF stack of the session."""
+    """Insert one row per ``ndim``-dimensional acquisition of the session (a plain TIFF
+    stack, or a channel of a ScanImage acquisition)."""
     with remove_on_failure():
-        for number, path in enumerate(session_files(key), start=1):
-            with TiffMovie.open(path) as tiff:
-                if tiff.ndim != ndim:
+        for acquisition in session_acquisitions(key):
+            with open_acquisition(acquisition) as movie:
+                if movie.ndim != ndim:
                     continue
-                cal = tiff.calibration
+                name = acquisition.name
+                cal = movie.calibration
                 source = "tiff"
                 if cal is None:
-                    cal = calibration.estimate(tiff.array, progress=stage(f"calibrate {path.name}"))
+                    cal = calibration.estimate(movie.array, progress=stage(f"calibrate {name}"))
                     source = "estimated"
+                shape = movie.array.shape
                 row = {
                     **key,
-                    "recording_num": number,
-                    movie_field: Calibrated(tiff.array, cal),
-                    "frame_rate": tiff.frame_rate,
-                    "n_frames": tiff.shape[0],
-                    "height": tiff.shape[-2],
-                    "width": tiff.shape[-1],
-                    "source_file": str(path),
+                    "recording_num": acquisition.number,
+                    movie_field: Calibrated(movie.array, cal),
+                    "frame_rate": movie.frame_rate,
+                    "n_frames": shape[0],
+                    "height": shape[-2],
+                    "width": shape[-1],
+                    "source_file": ";".join(str(f) for f in acquisition.files),
                     "calibration": cal.to_dict(),
                     "calibration_source": source,
+                    "channel": acquisition.channel,
+                    "functional": acquisition.functional,
                 }
                 if ndim == 4:
-                    row.update(n_planes=tiff.shape[1], plane_spacing=tiff.plane_spacing)
-                with write_options(progress=stage(f"import {path.name}"), cancel=cancel_check()):
+                    row.update(n_planes=shape[1], plane_spacing=movie.plane_spacing)
+                with write_options(progress=stage(f"import {name}"), cancel=cancel_check()):
                     table.insert1(row)
 
 
@@ -100,7 +86,7 @@ def declare_imaging(schema: dj.Schema, upstream: dict[str, type], movie: str) ->
     class Recording(PhotonTable, dj.Imported):
         definition = f"""
         -> Session
-        recording_num : int           # position of the TIFF in the session folder, from 1
+        recording_num : int           # position of the acquisition in the session folder, from 1
         ---
         raw_movie : {movie}    # variance-stabilized movie, (t, y, x)
         frame_rate=null : float       # Hz, from the TIFF's metadata when it has one
@@ -111,6 +97,8 @@ def declare_imaging(schema: dj.Schema, upstream: dict[str, type], movie: str) ->
         source_file='' : varchar(1024)
         calibration=null : json       # gain (levels/photon), zero_level, read_noise (levels)
         calibration_source='given' : enum('tiff', 'estimated', 'given')
+        channel=null : int16          # ScanImage channel; null for a plain TIFF stack
+        functional=1 : bool           # the channel processed downstream
         """
 
         @property
@@ -138,6 +126,8 @@ def declare_imaging(schema: dj.Schema, upstream: dict[str, type], movie: str) ->
         source_file='' : varchar(1024)
         calibration=null : json
         calibration_source='given' : enum('tiff', 'estimated', 'given')
+        channel=null : int16          # ScanImage channel; null for a plain TIFF stack
+        functional=1 : bool           # the channel that is processed
         """
 
         @property

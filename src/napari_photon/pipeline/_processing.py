@@ -113,6 +113,12 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
             max_image : <blob>            # max projection of the corrected movie
             """
 
+        @property
+        def key_source(self):
+            """The functional channel's recordings (every plain TIFF stack is one), with
+            every motion parameter set."""
+            return (Recording & {"functional": True}).proj() * MotionParams.proj()
+
         def make(self, key):
             raw = (Recording & key).fetch1("raw_movie")
             method, params = (MotionParams & key).fetch1("method", "params")
