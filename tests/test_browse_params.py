@@ -52,5 +52,5 @@ def test_fields_follow_the_function_signature(pipeline):
         ParameterField("units", str, "auto"),
         ParameterField("tile", int, None),
     ]
-    assert enum_choices(pipeline.MotionParams(), "method") == ["rigid", "piecewise"]
+    assert enum_choices(pipeline.MotionParams(), "method") == ["rigid", "piecewise", "imported"]
     assert enum_choices(pipeline.MotionParams(), "description") == []

@@ -33,6 +33,7 @@ def test_preview_and_commit_equal_populate(pipeline, store_root):
     defaults = {**reference, "motion_params_id": 1, "roi_params_id": 1}
     pipeline.populate(defaults, tables=(pipeline.MotionCorrected, pipeline.ROI))
     motion = steps(pipeline)["motion"]
+    assert motion.methods() == ["rigid", "piecewise"]  # never "imported"
     key = _motion_key(pipeline, motion, mine)
 
     before = zarr_folders(store_root)

@@ -144,10 +144,13 @@ def _canonical(params: dict) -> str:
 
 
 def parameter_sets(table: Any) -> list[ParameterSet]:
-    """Every row of the parameter table ``table``, by primary key."""
+    """Every row of the parameter table ``table`` that can be run, by primary key (sets of
+    method ``imported`` record results made elsewhere, e.g. by suite2p, and are left out)."""
     column = json_attribute(table)
     sets = []
     for row in table.to_dicts(order_by=list(table.primary_key)):
+        if row.get("method") == "imported":
+            continue
         key = {k: row[k] for k in table.primary_key}
         sets.append(ParameterSet(key=key, params=dict(row[column] or {}), row=row))
     return sets

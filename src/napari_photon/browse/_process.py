@@ -82,8 +82,9 @@ class ProcessStep:
         return parameter_fields(self.function)
 
     def methods(self) -> list[str]:
-        """The ``method`` values the parameter table allows ([] without such a column)."""
-        return enum_choices(self.params(), "method")
+        """The ``method`` values a form may choose ([] without such a column): those the
+        parameter table allows, but ``imported`` (results made elsewhere, never run)."""
+        return [m for m in enum_choices(self.params(), "method") if m != "imported"]
 
 
 #: the processing steps' names and titles, in the order a user runs them

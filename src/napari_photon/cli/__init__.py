@@ -10,7 +10,7 @@ from .. import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import _db, _demo, _export, _populate, _storage, _tiers, _worker
+    from . import _db, _demo, _export, _import, _populate, _storage, _tiers, _worker
 
     parser = argparse.ArgumentParser(
         prog="napari-photon",
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"napari-photon {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (_demo, _populate, _worker, _storage, _tiers, _export, _db):
+    for module in (_demo, _populate, _worker, _storage, _tiers, _import, _export, _db):
         module.add_parser(sub)
     return parser
 

@@ -75,7 +75,7 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
         definition = """
         motion_params_id : int32
         ---
-        method : enum('rigid', 'piecewise')
+        method : enum('rigid', 'piecewise', 'imported')  # imported: made elsewhere (suite2p)
         params : json                 # keyword arguments of motion.estimate_motion
         description='' : varchar(255)
         """
@@ -116,8 +116,9 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
         @property
         def key_source(self):
             """The functional channel's recordings (every plain TIFF stack is one), with
-            every motion parameter set."""
-            return (Recording & {"functional": True}).proj() * MotionParams.proj()
+            every motion parameter set that is computed here (not ``imported``)."""
+            computed = MotionParams - {"method": "imported"}  # imports are inserted, not made
+            return (Recording & {"functional": True}).proj() * computed.proj()
 
         def make(self, key):
             raw = (Recording & key).fetch1("raw_movie")
@@ -153,7 +154,7 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
         definition = """
         roi_params_id : int32
         ---
-        method : enum('auto', 'sparse', 'activity', 'correlation', 'anatomical')
+        method : enum('auto', 'sparse', 'activity', 'correlation', 'anatomical', 'imported')
         params : json                 # keyword arguments of rois.detect_rois
         description='' : varchar(255)
         """
@@ -180,6 +181,12 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
         max_image=null : <blob>
         correlation_image=null : <blob>
         """
+
+        @property
+        def key_source(self):
+            """Every motion-corrected movie with every ROI parameter set that is computed
+            here (not ``imported``)."""
+            return MotionCorrected.proj() * (RoiParams - {"method": "imported"}).proj()
 
         def make(self, key):
             corrected = (MotionCorrected & key).fetch1("corrected_movie")

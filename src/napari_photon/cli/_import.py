@@ -1,0 +1,56 @@
+"""``napari-photon import suite2p``: existing results into the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ._options import KeyArgumentError, activate_existing, add_key_arguments, key_filter
+from ._progress import terminal_progress
+
+
+def add_parser(subparsers: Any) -> None:
+    command = subparsers.add_parser("import", help="bring existing results into the pipeline")
+    tools = command.add_subparsers(dest="tool", metavar="TOOL", required=True)
+    suite2p = tools.add_parser(
+        "suite2p",
+        help="a suite2p plane folder as a recording's MotionCorrected, ROI and Curation",
+        description="Import suite2p's registered movie (data.bin) as a MotionCorrected entry "
+        "and its ROIs (stat.npy) as an ROI entry, both under parameter sets of method "
+        "'imported' that record the folder, and iscell.npy as a curation. The keys must "
+        "select exactly one Recording: the movie suite2p registered. Traces are then made "
+        "by `napari-photon populate`.",
+    )
+    suite2p.add_argument("folder", type=Path, metavar="FOLDER", help="suite2p's plane folder")
+    suite2p.add_argument("--schema", default=None, help="pipeline schema")
+    add_key_arguments(suite2p)
+    suite2p.set_defaults(func=run_suite2p)
+
+
+def run_suite2p(args: argparse.Namespace) -> int:
+    from ..pipeline._import_suite2p import Suite2pImportError, import_suite2p
+
+    try:
+        chosen = activate_existing(args.schema)
+        keys = key_filter(chosen, args.keys)
+    except KeyArgumentError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    rows = keys.restrict_through(chosen.Recording(), chosen.tables) if keys else None
+    if rows is None or len(rows) != 1:
+        found = 0 if rows is None else len(rows)
+        print(f"error: the keys select {found} recordings; give attribute=value pairs that "
+              "select exactly one (mouse_id, session_date, recording_num)", file=sys.stderr)
+        return 2
+    try:
+        with terminal_progress():
+            made = import_suite2p(chosen, args.folder, rows.keys()[0])
+    except Suite2pImportError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for name, key in made.items():
+        if key is not None:
+            print(f"{name:<10} {' '.join(f'{k}={v}' for k, v in key.items())}")
+    return 0
