@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._options import KeyArgumentError, activate_existing, add_key_arguments, key_filter
+from ._options import KeyArgumentError, add_key_arguments, select
 
 
 def add_parser(subparsers: Any) -> None:
@@ -40,13 +40,12 @@ def run_nwb(args: argparse.Namespace) -> int:
     from ..interop import NwbExportError, export_recording
 
     try:
-        chosen = activate_existing(args.schema)
-        keys = key_filter(chosen, args.keys)
+        selection = select(args)
     except KeyArgumentError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    rows = keys.restrict_through(chosen.Recording(), chosen.tables) if keys else \
-        chosen.Recording()
+    chosen = selection.pipeline
+    rows = selection.rows(chosen.Recording)
     recordings = [] if rows is None else rows.keys(order_by="KEY")
     if not recordings:
         print("no recordings match")

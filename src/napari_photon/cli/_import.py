@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._options import KeyArgumentError, activate_existing, add_key_arguments, key_filter
+from ._options import KeyArgumentError, add_key_arguments, select
 from ._progress import terminal_progress
 
 
@@ -33,12 +33,12 @@ def run_suite2p(args: argparse.Namespace) -> int:
     from ..pipeline._import_suite2p import Suite2pImportError, import_suite2p
 
     try:
-        chosen = activate_existing(args.schema)
-        keys = key_filter(chosen, args.keys)
+        selection = select(args)
     except KeyArgumentError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    rows = keys.restrict_through(chosen.Recording(), chosen.tables) if keys else None
+    chosen = selection.pipeline
+    rows = selection.rows(chosen.Recording) if selection.keys else None
     if rows is None or len(rows) != 1:
         found = 0 if rows is None else len(rows)
         print(f"error: the keys select {found} recordings; give attribute=value pairs that "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+from typing import Any
 
 
 def _positive_int(text: str) -> int:
@@ -90,3 +92,34 @@ def activate_existing(schema: str | None):
         listed = ", ".join(known) or "none"
         raise KeyArgumentError(f"no schema {name!r} on the server; schemas there: {listed}")
     return pipeline.activate(name, connection=connection)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """An existing pipeline and the command line's keys over it."""
+
+    pipeline: Any
+    keys: Any
+
+    def rows(self, table: Any) -> Any | None:
+        """``table``'s rows the keys select (all without keys); None when the keys do not
+        reach ``table`` (see ``KeyFilter.restrict_through``)."""
+        if not self.keys:
+            return table()
+        return self.keys.restrict_through(table(), self.pipeline.tables)
+
+    def restrict(self) -> Any | None:
+        """``restrict(table)`` for the pipeline's bulk operations; None without keys."""
+        return (lambda table: self.rows(type(table))) if self.keys else None
+
+
+def select(args: argparse.Namespace) -> Selection:
+    """``--schema`` (which must exist) and the positional keys of ``args``.
+
+    Raises
+    ------
+    KeyArgumentError
+        See :func:`activate_existing` and :func:`key_filter`.
+    """
+    chosen = activate_existing(args.schema)
+    return Selection(chosen, key_filter(chosen, args.keys))

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._options import KeyArgumentError, activate_existing, add_key_arguments, key_filter
+from ._options import KeyArgumentError, add_key_arguments, select
 
 
 def add_parser(subparsers: Any) -> None:
@@ -44,11 +44,8 @@ def _key_text(key: dict) -> str:
 
 
 def _chosen(args: argparse.Namespace) -> tuple[Any, Any]:
-    chosen = activate_existing(args.schema)
-    keys = key_filter(chosen, args.keys)
-    if not keys:
-        return chosen, None
-    return chosen, lambda table: keys.restrict_through(table, chosen.tables)
+    selection = select(args)
+    return selection.pipeline, selection.restrict()
 
 
 def run_move(args: argparse.Namespace) -> int:
