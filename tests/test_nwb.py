@@ -96,3 +96,24 @@ def test_the_command_writes_one_file_per_recording(populated, tmp_path, capsys):
     files = sorted(p.name for p in out.iterdir())
     assert files == [f"mouse{key['mouse_id']}_{key['session_date']}_rec1.nwb"]
     assert "1 file(s) written" in capsys.readouterr().out
+
+
+def test_a_curated_version_is_its_own_plane_segmentation_with_labels(populated, tmp_path):
+    pipeline, key = populated
+    roi_key = (pipeline.ROI & key).keys()[0]
+    masks = (pipeline.ROI & roi_key).fetch1("roi_masks")[:3]
+    labels = ["cell", "not cell", "unsure"][: len(masks)]
+    curation = pipeline.commit_curation(
+        roi_key, masks, labels, ["detected"] * len(masks),
+        [np.array([i]) for i in range(len(masks))], curator="pytest", note="nwb")
+    pipeline.populate(curation, tables=("CuratedTrace",))
+    path = export_recording(pipeline, key, tmp_path / "curated.nwb")
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        ophys = io.read().processing["ophys"]
+        name = f"m1_r1_c{curation['curation_id']}"
+        segment = ophys["ImageSegmentation"][f"PlaneSegmentation_{name}"]
+        assert list(segment["label"][:]) == labels
+        np.testing.assert_array_equal(np.asarray(segment["image_mask"][:], bool), masks)
+        traces = (pipeline.CuratedTrace & curation).to_dicts(order_by="roi_id")
+        np.testing.assert_array_equal(ophys["Fluorescence"][f"F_{name}"].data[:],
+                                      np.stack([t["fluorescence"] for t in traces], 1))

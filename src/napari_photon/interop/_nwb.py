@@ -219,40 +219,62 @@ def _add_processing(pipeline: Any, key: dict, nwbfile: Any, plane: Any, rate: fl
     fluorescence = Fluorescence(name="Fluorescence")
     dff = DfOverF(name="DfOverF")
     ophys.add(segmentation)
+    series = (segmentation, fluorescence, dff, plane, rate)
     for row in roi_sets:
         suffix = f"m{row['motion_params_id']}_r{row['roi_params_id']}"
         masks = np.asarray(row["roi_masks"], bool)
-        segment = segmentation.create_plane_segmentation(
-            name=f"PlaneSegmentation_{suffix}", imaging_plane=plane,
-            description=f"ROIs of motion set {row['motion_params_id']}, ROI parameter set "
-                        f"{row['roi_params_id']}; roi_id i is row i")
-        for mask in masks:
-            segment.add_roi(image_mask=mask.astype(np.float32))
-        for name, values in sorted((row.get("roi_metrics") or {}).items()):
-            values = np.asarray(values)
-            if values.shape == (len(masks),):
-                segment.add_column(name=name, description=f"napari-photon ROI metric {name}",
-                                   data=values.tolist())
-        traces = (pipeline.Trace & row).to_dicts(order_by="roi_id")
-        if not traces or not len(masks):
-            continue
-        region = segment.create_roi_table_region(
-            region=[t["roi_id"] for t in traces], description=f"ROIs of {suffix}")
-        for target, name, column, unit, text in (
-            (fluorescence, f"F_{suffix}", "fluorescence", "photons per pixel",
-             "mean photons per pixel inside each ROI (Trace.fluorescence)"),
-            (fluorescence, f"Neuropil_{suffix}", "neuropil", "photons per pixel",
-             "mean photons per pixel in each ROI's neuropil annulus (Trace.neuropil)"),
-            (dff, f"DfOverF_{suffix}", "dff", "dF/F",
-             "dF/F of the neuropil-corrected fluorescence (Trace.dff)"),
-        ):
-            if any(t[column] is None for t in traces):
+        columns = {name: (f"napari-photon ROI metric {name}", np.asarray(values).tolist())
+                   for name, values in sorted((row.get("roi_metrics") or {}).items())
+                   if np.shape(values) == (len(masks),)}
+        _add_roi_set(series, suffix, f"ROIs of motion set {row['motion_params_id']}, ROI "
+                     f"parameter set {row['roi_params_id']}; roi_id i is row i", masks,
+                     columns, (pipeline.Trace & row).to_dicts(order_by="roi_id"))
+        for curation in (pipeline.Curation & row).to_dicts(order_by="curation_id"):
+            rois = (pipeline.Curation.Mask & curation).to_dicts(order_by="roi_id")
+            if not rois:
                 continue
-            values = np.stack([np.asarray(t[column], np.float32) for t in traces], axis=1)
-            target.create_roi_response_series(name=name, data=values, rois=region,
-                                              unit=unit, rate=rate, starting_time=0.0,
-                                              description=text)
+            columns = {
+                "label": ("the curator's verdict: cell, not cell or unsure",
+                          [r["label"] for r in rois]),
+                "origin": ("detected, merged, split, drawn or imported",
+                           [r["origin"] for r in rois]),
+            }
+            _add_roi_set(
+                series, f"{suffix}_c{curation['curation_id']}",
+                f"curated version {curation['curation_id']} of {suffix} by "
+                f"{curation['curator']} ({curation['note'] or 'no note'}); roi_id i is row i",
+                np.stack([np.asarray(r["mask"], bool) for r in rois]), columns,
+                (pipeline.CuratedTrace & curation).to_dicts(order_by="roi_id"))
     if fluorescence.roi_response_series:
         ophys.add(fluorescence)
     if dff.roi_response_series:
         ophys.add(dff)
+
+
+def _add_roi_set(series: tuple, suffix: str, description: str, masks: np.ndarray,
+                 columns: dict, traces: list[dict]) -> None:
+    """One PlaneSegmentation (masks, ``columns``) and its traces' RoiResponseSeries."""
+    segmentation, fluorescence, dff, plane, rate = series
+    segment = segmentation.create_plane_segmentation(
+        name=f"PlaneSegmentation_{suffix}", imaging_plane=plane, description=description)
+    for mask in masks:
+        segment.add_roi(image_mask=mask.astype(np.float32))
+    for name, (text, values) in columns.items():
+        segment.add_column(name=name, description=text, data=values)
+    if not traces or not len(masks):
+        return
+    region = segment.create_roi_table_region(
+        region=[t["roi_id"] for t in traces], description=f"ROIs of {suffix}")
+    for target, name, column, unit, text in (
+        (fluorescence, f"F_{suffix}", "fluorescence", "photons per pixel",
+         "mean photons per pixel inside each ROI"),
+        (fluorescence, f"Neuropil_{suffix}", "neuropil", "photons per pixel",
+         "mean photons per pixel in each ROI's neuropil annulus"),
+        (dff, f"DfOverF_{suffix}", "dff", "dF/F",
+         "dF/F of the neuropil-corrected fluorescence"),
+    ):
+        if any(t[column] is None for t in traces):
+            continue
+        values = np.stack([np.asarray(t[column], np.float32) for t in traces], axis=1)
+        target.create_roi_response_series(name=name, data=values, rois=region, unit=unit,
+                                          rate=rate, starting_time=0.0, description=text)
