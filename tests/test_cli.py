@@ -108,3 +108,21 @@ def test_populate_counts_only_the_keys_this_worker_made(pipeline, photon_home, m
     assert other and "Recording        +1 " in other[0], other
     assert "Recording        +1 " in out and "errors: 0" in out, out
     assert len(pipeline.Recording & keys) == 2  # one key each
+
+
+def test_populate_and_worker_take_attribute_value_keys(pipeline, capsys):
+    """The same ``attribute=value`` keys as every other command, an upstream attribute
+    (a session's notes) included; a bad key is refused before anything is made."""
+    from napari_photon.cli import main
+
+    mine = tiff_session(pipeline, "keyed populate")
+    other = tiff_session(pipeline, "keyed other")
+    schema = ["--schema", pipeline.database, "--table", "Recording"]
+    assert main(["populate", *schema, "notes=keyed populate"]) == 0
+    assert len(pipeline.Recording & mine) == 1 and len(pipeline.Recording & other) == 0
+    assert main(["populate", *schema, "notes"]) == 2
+    assert "expected attribute=value" in capsys.readouterr().out
+    assert main(["worker", *schema, "--max-keys", "1", "--poll", "0.1",
+                 f"mouse_id={other['mouse_id']}"]) == 0
+    assert len(pipeline.Recording & other) == 1
+    assert "worker stopped (max keys): 1 made" in capsys.readouterr().out

@@ -166,6 +166,19 @@ class KeyFilter:
             table = table & (holder() & [{name: v} for v in self.terms[name]]).proj()
         return table
 
+    def as_restrictions(self, tables: Iterable[Any]) -> list[Any]:
+        """The filter as DataJoint restrictions for ``populate(*restrictions)``: per
+        attribute, the rows of the first of ``tables`` (dependency order: the most upstream)
+        that has it, with one of its values, projected on that table's primary key. Each
+        restricts a key source by the attributes they share (a semijoin on values)."""
+        found = []
+        for name in sorted(self.attributes):
+            holder = next((t for t in tables if name in t().heading.names), None)
+            if holder is None:
+                raise FilterError(f"no table of the pipeline has the attribute {name!r}")
+            found.append((holder() & [{name: v} for v in self.terms[name]]).proj())
+        return found
+
     def describe(self) -> str:
         """Canonical text of the filter (round-trips through :meth:`parse`)."""
         parts = []

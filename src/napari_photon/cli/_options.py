@@ -123,3 +123,19 @@ def select(args: argparse.Namespace) -> Selection:
     """
     chosen = activate_existing(args.schema)
     return Selection(chosen, key_filter(chosen, args.keys))
+
+
+def key_restrictions(pipeline: Any, keys: list[str]) -> list[Any]:
+    """``keys`` as DataJoint restrictions for ``populate(*restrictions)`` (see
+    ``KeyFilter.as_restrictions``): values, never SQL.
+
+    Raises
+    ------
+    KeyArgumentError
+    """
+    from ..browse._filter import FilterError
+
+    try:
+        return key_filter(pipeline, keys).as_restrictions(pipeline.tables)
+    except FilterError as err:
+        raise KeyArgumentError(str(err)) from None

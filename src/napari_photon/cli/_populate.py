@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._options import add_threads_option
+from ._options import (
+    KeyArgumentError,
+    add_key_arguments,
+    add_threads_option,
+    key_restrictions,
+)
 from ._progress import terminal_progress
 
 
@@ -22,6 +27,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--reserve-jobs", action="store_true", help="distributed populate")
     parser.add_argument("--keep-going", action="store_true", help="record errors and go on")
     add_threads_option(parser)
+    add_key_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -34,6 +40,11 @@ def run(args: argparse.Namespace) -> int:
     from .. import pipeline
 
     chosen = pipeline.activate(args.schema or pipeline.DEFAULT_SCHEMA)
+    try:
+        restrictions = key_restrictions(chosen, args.keys)
+    except KeyArgumentError as err:
+        print(f"error: {err}")
+        return 2
     names = {t.__name__: t for t in chosen.computed}
     unknown = [t for t in args.table if t not in names]
     if unknown:
@@ -41,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     with terminal_progress():
         results = chosen.populate(
+            *restrictions,
             tables=tuple(names[t] for t in args.table),
             reserve_jobs=args.reserve_jobs,
             suppress_errors=args.keep_going,

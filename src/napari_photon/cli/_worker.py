@@ -10,7 +10,13 @@ import signal
 import threading
 from typing import Any
 
-from ._options import add_scheduler_option, add_threads_option
+from ._options import (
+    KeyArgumentError,
+    add_key_arguments,
+    add_scheduler_option,
+    add_threads_option,
+    key_restrictions,
+)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -35,6 +41,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="wait between looks for new work (default 10)")
     add_threads_option(parser)
     add_scheduler_option(parser)
+    add_key_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -71,6 +78,11 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         print(f"unknown table(s) {unknown}; choose from {sorted(names)}")
         return 2
+    try:
+        restrictions = key_restrictions(chosen, args.keys)
+    except KeyArgumentError as err:
+        print(f"error: {err}")
+        return 2
     stop = threading.Event()
     _stop_on_signals(stop)
     tables = args.table or sorted(names, key=[t.__name__ for t in chosen.computed].index)
@@ -86,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"chunks go to the Dask scheduler at {client.scheduler.address}", flush=True)
         try:
             summary = chosen.run_worker(
+                *restrictions,
                 tables=tuple(args.table),
                 time_limit=args.time_limit,
                 max_keys=args.max_keys,
