@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._options import KeyArgumentError, add_key_arguments, select
+from ._options import add_key_arguments, select_or_report
 
 
 def add_parser(subparsers: Any) -> None:
@@ -39,10 +39,8 @@ def run_nwb(args: argparse.Namespace) -> int:
 
     from ..interop import NwbExportError, export_recording
 
-    try:
-        selection = select(args)
-    except KeyArgumentError as err:
-        print(f"error: {err}", file=sys.stderr)
+    selection = select_or_report(args)
+    if selection is None:
         return 2
     chosen = selection.pipeline
     rows = selection.rows(chosen.Recording)

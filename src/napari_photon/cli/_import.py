@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._options import KeyArgumentError, add_key_arguments, select
+from ._options import add_key_arguments, select_or_report
 from ._progress import terminal_progress
 
 
@@ -32,10 +32,8 @@ def add_parser(subparsers: Any) -> None:
 def run_suite2p(args: argparse.Namespace) -> int:
     from ..pipeline._import_suite2p import Suite2pImportError, import_suite2p
 
-    try:
-        selection = select(args)
-    except KeyArgumentError as err:
-        print(f"error: {err}", file=sys.stderr)
+    selection = select_or_report(args)
+    if selection is None:
         return 2
     chosen = selection.pipeline
     rows = selection.rows(chosen.Recording) if selection.keys else None

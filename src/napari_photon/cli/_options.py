@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +124,15 @@ def select(args: argparse.Namespace) -> Selection:
     """
     chosen = activate_existing(args.schema)
     return Selection(chosen, key_filter(chosen, args.keys))
+
+
+def select_or_report(args: argparse.Namespace) -> Selection | None:
+    """:func:`select`, or None after printing why not (the command then exits with 2)."""
+    try:
+        return select(args)
+    except KeyArgumentError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return None
 
 
 def key_restrictions(pipeline: Any, keys: list[str]) -> list[Any]:

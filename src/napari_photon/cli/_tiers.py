@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._options import KeyArgumentError, add_key_arguments, select
+from ._options import add_key_arguments, select_or_report
 
 
 def add_parser(subparsers: Any) -> None:
@@ -43,20 +43,14 @@ def _key_text(key: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in key.items())
 
 
-def _chosen(args: argparse.Namespace) -> tuple[Any, Any]:
-    selection = select(args)
-    return selection.pipeline, selection.restrict()
-
-
 def run_move(args: argparse.Namespace) -> int:
     from ..pipeline._report import human_bytes
     from ..storage import MoveError
 
-    try:
-        chosen, restrict = _chosen(args)
-    except KeyArgumentError as err:
-        print(f"error: {err}", file=sys.stderr)
+    selection = select_or_report(args)
+    if selection is None:
         return 2
+    chosen, restrict = selection.pipeline, selection.restrict()
 
     def report(result: Any) -> None:
         size = f" ({human_bytes(result.nbytes)})" if result.nbytes else ""
@@ -75,11 +69,10 @@ def run_move(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    try:
-        chosen, restrict = _chosen(args)
-    except KeyArgumentError as err:
-        print(f"error: {err}", file=sys.stderr)
+    selection = select_or_report(args)
+    if selection is None:
         return 2
+    chosen, restrict = selection.pipeline, selection.restrict()
 
     def report(check: Any) -> None:
         state = "ok" if not check.damaged else f"{len(check.damaged)} damaged shard(s)"
