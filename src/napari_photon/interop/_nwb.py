@@ -21,7 +21,6 @@ import datetime
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,35 +38,33 @@ class NwbExportError(ValueError):
     """A recording that cannot be exported as asked; the message says why."""
 
 
-@dataclass(frozen=True)
-class _MovieIterator:
-    """Factory for the hdmf iterator (imported lazily: pynwb is an optional extra)."""
+def _movie_iterator(view: Any, frames_per_chunk: int, progress: ProgressCallback | None
+                    ) -> Any:
+    """An hdmf chunk iterator over ``view``: a buffer of a shard's frames at a time
+    (hdmf is imported here: pynwb is an optional extra)."""
+    from hdmf.data_utils import GenericDataChunkIterator
 
-    @staticmethod
-    def make(view: Any, frames_per_chunk: int, progress: ProgressCallback | None) -> Any:
-        from hdmf.data_utils import GenericDataChunkIterator
+    class MovieIterator(GenericDataChunkIterator):
+        def __init__(self) -> None:
+            shape = tuple(int(n) for n in view.shape)
+            per = max(1, min(int(frames_per_chunk), shape[0]))
+            super().__init__(chunk_shape=(min(per, 64), *shape[1:]),
+                             buffer_shape=(per, *shape[1:]), display_progress=False)
 
-        class MovieIterator(GenericDataChunkIterator):
-            def __init__(self) -> None:
-                shape = tuple(int(n) for n in view.shape)
-                per = max(1, min(int(frames_per_chunk), shape[0]))
-                super().__init__(chunk_shape=(min(per, 64), *shape[1:]),
-                                 buffer_shape=(per, *shape[1:]), display_progress=False)
+        def _get_data(self, selection: tuple) -> np.ndarray:
+            frames = selection[0]
+            block = np.asarray(view[frames], dtype=np.float32)
+            if progress is not None:
+                progress(int(frames.stop or view.shape[0]), int(view.shape[0]))
+            return block[(slice(None), *selection[1:])]
 
-            def _get_data(self, selection: tuple) -> np.ndarray:
-                frames = selection[0]
-                block = np.asarray(view[frames], dtype=np.float32)
-                if progress is not None:
-                    progress(int(frames.stop or view.shape[0]), int(view.shape[0]))
-                return block[(slice(None), *selection[1:])]
+        def _get_maxshape(self) -> tuple:
+            return tuple(int(n) for n in view.shape)
 
-            def _get_maxshape(self) -> tuple:
-                return tuple(int(n) for n in view.shape)
+        def _get_dtype(self) -> np.dtype:
+            return np.dtype(np.float32)
 
-            def _get_dtype(self) -> np.dtype:
-                return np.dtype(np.float32)
-
-        return MovieIterator()
+    return MovieIterator()
 
 
 class _Levels:
@@ -173,7 +170,7 @@ def export_recording(pipeline: Any, key: dict, path: str | Path, *, units: str =
                     f"({recording.get('source_file') or 'no file recorded'})",
         device=device, excitation_lambda=float("nan"), indicator="unknown",
         location="unknown")
-    data = H5DataIO(_MovieIterator.make(view, movie.frames_per_chunk, progress),
+    data = H5DataIO(_movie_iterator(view, movie.frames_per_chunk, progress),
                     compression="gzip", compression_opts=4)
     series = TwoPhotonSeries(
         name="TwoPhotonSeries", data=data, imaging_plane=plane, rate=rate, unit=unit,
