@@ -74,16 +74,18 @@ class _Scorer:
         probe = np.zeros((8 * int(sigma + 1) + 1,) * 2)
         probe[len(probe) // 2, len(probe) // 2] = 1
         self.gain = 1.0 / math.sqrt(float((ndimage.gaussian_filter(probe, sigma) ** 2).sum()))
+        # the same truncated kernel as scipy's gaussian_filter (truncate=4), for smoothed_at
+        self.radius = int(4.0 * sigma + 0.5)
+        taps = np.arange(-self.radius, self.radius + 1, dtype=np.float64)
+        self.kernel = np.exp(-0.5 * (taps / sigma) ** 2)
+        self.kernel /= self.kernel.sum()
         self.score = np.zeros(movie.shape[1:], np.float32)
         self.update((slice(0, movie.shape[1]), slice(0, movie.shape[2])))
 
     def smoothed_at(self, window: tuple[slice, slice], at: tuple[int, int]) -> np.ndarray:
         """``smoothed(window)[:, y, x]`` at the one pixel ``at`` (window coordinates),
         as a weighted sum over the kernel's support instead of smoothing the window."""
-        radius = int(4.0 * self.sigma + 0.5)  # scipy's support for truncate=4
-        taps = np.arange(-radius, radius + 1, dtype=np.float64)
-        kernel = np.exp(-0.5 * (taps / self.sigma) ** 2)
-        kernel /= kernel.sum()
+        radius, kernel = self.radius, self.kernel
         height = window[0].stop - window[0].start
         width = window[1].stop - window[1].start
         y, x = at
