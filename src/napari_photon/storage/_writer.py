@@ -258,18 +258,10 @@ def attributes(result: WriteResult, source: MovieSource) -> dict:
 
 def _read_checksums(location: ZarrLocation, source: MovieSource) -> tuple[int, ...]:
     """The checksums of shards zarr wrote itself (not in our layout): read back once."""
-    meta = {"shape": source.shape, "frames_per_shard": None}
-    per = _array_frames_per_shard(location)
-    meta["frames_per_shard"] = per
-    crcs = []
-    for i in range(shard_count(meta)):
-        data = location.read_bytes(shard_key(i, len(source.shape)))
-        crcs.append(checksum(data or b""))
-    return tuple(crcs)
-
-
-def _array_frames_per_shard(location: ZarrLocation) -> int:
-    return int(location.open_array().metadata.chunk_grid.chunk_shape[0])
+    per = int(location.open_array().metadata.chunk_grid.chunk_shape[0])
+    meta = {"shape": source.shape, "frames_per_shard": per}
+    return tuple(checksum(location.read_bytes(shard_key(i, len(source.shape))) or b"")
+                 for i in range(shard_count(meta)))
 
 
 def _with_size(result: WriteResult, stored_nbytes: int) -> WriteResult:
