@@ -3,20 +3,13 @@ into ``<photon@>`` columns (see :mod:`._acquisitions` for what becomes a row).""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import datajoint as dj
 
 from .. import calibration
 from ..io import TiffImportError
 from ..storage import Calibrated, PhotonTable, remove_on_failure, write_options
-from ._progress import cancel_check, stage
 from ._acquisitions import dimensions, open_acquisition, session_acquisitions
-
-
-def session_files(key: dict) -> list[Path]:
-    """The session's TIFF files, sorted."""
-    return sorted({f for acquisition in session_acquisitions(key) for f in acquisition.files})
+from ._progress import cancel_check, stage
 
 
 def _stack_dimensions(key: dict) -> set:
