@@ -4,7 +4,7 @@ A suite2p plane folder (``suite2p/plane0``) holds the registered movie ``data.bi
 (int16, frames x Ly x Lx; suite2p halves uint16 TIFF values on the way in), the
 registration offsets (``reg_outputs.npy`` in suite2p 1.x, ``ops.npy`` before), the ROIs
 (``stat.npy``) and the classifier's labels (``iscell.npy``). :func:`import_suite2p` makes of
-them, for one recording:
+them, for one recording (through :func:`._imported.insert_imported`):
 
 * a ``MotionParams`` row of method ``imported`` recording the folder, and the
   ``MotionCorrected`` row under it: the binary streamed into the ``<photon@>`` store
@@ -26,8 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..calibration import Calibration
-from ..storage import Calibrated, remove_on_failure, write_options
-from ._progress import stage
+from ._imported import insert_imported, recording_to_import
 
 __all__ = ["Suite2pImportError", "import_suite2p"]
 
@@ -51,23 +50,6 @@ def _settings(folder: Path) -> dict:
             f"{folder}: no {', '.join(missing)} in ops.npy / db.npy / reg_outputs.npy; "
             "expected a suite2p plane folder after registration")
     return found
-
-
-def _next_id(table: Any, field: str) -> int:
-    return max((int(row[field]) for row in table.proj().to_dicts()), default=0) + 1
-
-
-def _parameter_set(table: Any, field: str, folder: Path) -> int:
-    """The ``imported`` parameter set of ``folder``, made the first time."""
-    description = f"suite2p import: {folder}"[:255]
-    found = (table & {"method": "imported", "description": description}).proj().to_dicts()
-    if found:
-        return int(found[0][field])
-    new = _next_id(table(), field)
-    table.insert1({field: new, "method": "imported",
-                   "params": {"imported_from": "suite2p", "folder": str(folder)},
-                   "description": description})
-    return new
 
 
 def import_suite2p(pipeline: Any, folder: str | Path, recording_key: dict, *,
@@ -97,15 +79,9 @@ def import_suite2p(pipeline: Any, folder: str | Path, recording_key: dict, *,
         or a key that selects no or several recordings. Nothing is inserted then.
     """
     from ..curation import CurationError, read_suite2p
-    from ..rois import roi_metrics
 
     folder = Path(folder)
-    rows = pipeline.Recording & recording_key
-    if len(rows) != 1:
-        raise Suite2pImportError(
-            f"{recording_key} selects {len(rows)} recordings; expected exactly one")
-    recording = rows.fetch1()
-    key = {k: recording[k] for k in pipeline.Recording.primary_key}
+    recording = recording_to_import(pipeline, recording_key, Suite2pImportError)
     settings = _settings(folder)
     shape = (int(recording["height"]), int(recording["width"]))
     n_frames = int(recording["n_frames"])
@@ -131,27 +107,10 @@ def import_suite2p(pipeline: Any, folder: str | Path, recording_key: dict, *,
         cal = Calibration(gain=cal.gain / 2, zero_level=cal.zero_level / 2 - 0.25,
                           read_noise=cal.read_noise / 2)
     movie = np.memmap(binary, dtype=np.int16, mode="r", shape=(n_frames, *shape))
-    masks = found.masks()
-
-    connection = pipeline.schema.connection
-    with remove_on_failure(), connection.transaction:
-        motion_id = _parameter_set(pipeline.MotionParams, "motion_params_id", folder)
-        roi_id = _parameter_set(pipeline.RoiParams, "roi_params_id", folder)
-        motion_key = {**key, "motion_params_id": motion_id}
-        with write_options(progress=stage(f"import {binary.name}")):
-            pipeline.MotionCorrected.insert1(
-                {**motion_key, "corrected_movie": Calibrated(movie, cal),
-                 "shift_x": -np.asarray(settings["xoff"], np.float32),
-                 "shift_y": -np.asarray(settings["yoff"], np.float32)},
-                allow_direct_insert=True)
-        roi_key = {**motion_key, "roi_params_id": roi_id}
-        metrics = {**roi_metrics(masks), **{k: np.asarray(v) for k, v in found.metrics.items()}}
-        pipeline.ROI.insert1({**roi_key, "n_rois": len(masks), "roi_masks": masks,
-                              "roi_metrics": metrics}, allow_direct_insert=True)
-    curation = None
-    if (folder / "iscell.npy").exists() and len(masks):
-        curation = pipeline.commit_curation(
-            roi_key, masks, list(found.labels), ["detected"] * len(masks),
-            [np.array([i]) for i in range(len(masks))], curator=curator,
-            note=f"suite2p iscell.npy of {folder}")
-    return {"motion": motion_key, "roi": roi_key, "curation": curation}
+    return insert_imported(
+        pipeline, recording, tool="suite2p", source=folder, movie=movie, calibration=cal,
+        shift_y=-np.asarray(settings["yoff"], np.float32),
+        shift_x=-np.asarray(settings["xoff"], np.float32), found=found,
+        curation_note=(f"suite2p iscell.npy of {folder}"
+                       if (folder / "iscell.npy").exists() else None),
+        curator=curator)
