@@ -59,7 +59,7 @@ def test_limit_threads_sets_the_package_setting(clean_env):
 
 
 _POOLS = """
-from napari_photon.motion._parallel import thread_pool
+from napari_photon._blocks import thread_pool
 from napari_photon.storage._writer import _workers
 print(thread_pool()._max_workers, _workers())
 """

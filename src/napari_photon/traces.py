@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import ndimage, sparse, stats
+from scipy import ndimage, sparse
 
 from ._in_order import in_order
 from ._threads import thread_count
@@ -97,22 +97,36 @@ def _mean_weights(masks: np.ndarray) -> sparse.csr_matrix:
     return sparse.csr_matrix((values, (rows, cols)), shape=flat.shape)
 
 
+def _project_block(photons: Any, t0: int, t1: int, weights: sparse.csr_matrix) -> np.ndarray:
+    block = np.asarray(photons[t0:t1], dtype=np.float32)
+    return (weights @ block.reshape(len(block), -1).T).astype(np.float32)
+
+
 def _project(photons: Any, weights: sparse.csr_matrix, frames_per_chunk: int,
-             progress: ProgressCallback | None) -> np.ndarray:
+             progress: ProgressCallback | None, client: Any = None) -> np.ndarray:
     """``weights @ frame`` for every frame, block by block: (rows, t) float32.
 
     Blocks are read and projected by the package's thread pool (:func:`thread_count`
     threads, as many blocks in memory), each into its own columns of the result;
     progress is reported, and a cancel raised by it stops the work, in frame order.
+    With a dask.distributed ``client``, the cluster's workers read and project the blocks
+    (each reopens the stored movie) and send back their columns.
     """
     n_frames = len(photons)
-    out = np.empty((weights.shape[0], n_frames), dtype=np.float32)
     step = max(1, int(frames_per_chunk))
+    if client is not None:
+        from ._blocks import blocks, run_blocks
+
+        parts = run_blocks(_project_block, photons, blocks(n_frames, step), (weights,),
+                           progress=progress, client=client)
+        return (np.concatenate(parts, axis=1) if parts
+                else np.empty((weights.shape[0], 0), np.float32))
+    out = np.empty((weights.shape[0], n_frames), dtype=np.float32)
 
     def project(t0: int) -> int:
-        block = np.asarray(photons[t0 : t0 + step], dtype=np.float32)
-        out[:, t0 : t0 + len(block)] = weights @ block.reshape(len(block), -1).T
-        return len(block)
+        t1 = min(t0 + step, n_frames)
+        out[:, t0:t1] = _project_block(photons, t0, t1, weights)
+        return t1 - t0
 
     workers = thread_count()
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -271,6 +285,7 @@ def extract_all(
     floor: float = 0.1,
     frames_per_chunk: int = 64,
     progress: ProgressCallback | None = None,
+    client: Any = None,
 ) -> TraceResult:
     """Fluorescence, neuropil and dF/F of every ROI in one streaming pass.
 
@@ -289,18 +304,21 @@ def extract_all(
     baseline_method, baseline_window, baseline_sigma, baseline_percentile, floor
         dF/F, see :func:`delta_f_over_f` (window and sigma in frames).
     progress : callable(done, total), optional
+    client : dask.distributed.Client, optional
+        Project the blocks of frames on this cluster; default the package's threads.
 
     Returns
     -------
     TraceResult
     """
-    params = {k: v for k, v in locals().items() if k not in ("photons", "masks", "progress")}
+    params = {k: v for k, v in locals().items()
+              if k not in ("photons", "masks", "progress", "client")}
     masks = np.asarray(masks, bool)
     n = len(masks)
     rings = neuropil_masks(masks, inner_gap=inner_gap, outer_factor=outer_factor,
                            min_pixels=min_neuropil_pixels)
     weights = sparse.vstack([_mean_weights(masks), _mean_weights(rings)]).tocsr()
-    both = _project(photons, weights, frames_per_chunk, progress)
+    both = _project(photons, weights, frames_per_chunk, progress, client)
     fluorescence, neuropil = both[:n], both[n:]
     if isinstance(neuropil_coefficient, str):
         if neuropil_coefficient != "auto":
@@ -333,6 +351,8 @@ def trace_metrics(result: TraceResult) -> dict[str, np.ndarray]:
     mad = np.median(np.abs(diff - np.median(diff, axis=-1, keepdims=True)), axis=-1)
     noise = (1.4826 * mad / math.sqrt(2)).astype(np.float32)
     peak = (np.percentile(dff, 99, axis=-1) - np.median(dff, axis=-1)).astype(np.float32)
+    from scipy import stats  # 0.2 s of imports a worker making other tables never needs
+
     skew = stats.skew(result.corrected, axis=-1).astype(np.float32)
     return {"snr": (peak / np.maximum(noise, 1e-12)).astype(np.float32),
                 "skew": np.nan_to_num(skew).astype(np.float32), "noise": noise, "dff_peak": peak}

@@ -16,7 +16,7 @@ from . import _kernels as K
 from ._blas import single_threaded_blas
 from ._estimate import MotionEstimate, assemble, default_chunk
 from ._interpolate import block_plans
-from ._parallel import ProgressCallback, thread_pool
+from .._blocks import ProgressCallback, thread_pool
 from ._quality import MotionQuality, QualityAccumulator
 from ._reference import build_reference
 

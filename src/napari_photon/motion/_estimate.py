@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _engine as E
 from ._blas import single_threaded_blas
-from ._parallel import ProgressCallback, blocks, run_blocks
+from .._blocks import ProgressCallback, blocks, run_blocks
 from ._reference import build_reference
 
 

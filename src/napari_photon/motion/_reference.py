@@ -13,7 +13,7 @@ from scipy import fft
 from . import _fourier as F
 from ._engine import Settings, reference_spectrum
 from ._interpolate import cubic_shift_frames
-from ._parallel import thread_pool
+from .._blocks import thread_pool
 
 
 def reference_runs(n_frames: int, n_reference: int, max_runs: int = 8,

@@ -1,8 +1,9 @@
 """Where the chunks inside one key run: threads by default, a Dask cluster when given one.
 
 A worker started with a scheduler address (``napari-photon worker --scheduler tcp://...``)
-sends the chunks of each ``make`` that can run apart (motion estimation's blocks of frames)
-to that dask.distributed cluster, while keys stay reserved one at a time in DataJoint's
+sends the chunks of each ``make`` that can run apart (motion estimation's blocks of frames,
+ROI detection's passes over the movie, the traces' projections) to that dask.distributed
+cluster, while keys stay reserved one at a time in DataJoint's
 jobs table. The cluster is process-wide: a worker process makes one key at a time.
 """
 

@@ -47,6 +47,7 @@ def trace_rows(
         masks,
         frames_per_chunk=corrected.frames_per_chunk,
         progress=stage("traces"),
+        client=cluster_client(),
     )
     ids = range(len(masks)) if roi_ids is None else roi_ids
     return [
@@ -199,6 +200,7 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
                 **params,
                 frames_per_chunk=corrected.frames_per_chunk,
                 progress=stage("ROI detection"),
+                client=cluster_client(),
             )
             self.insert1(
                 {

@@ -104,6 +104,7 @@ def detect_rois(
     anatomical_max_edge: float = 0.3,
     anatomical_min_contrast: float = 0.4,
     somata_only: bool = True,
+    client: Any = None,
 ) -> RoiResult:
     """Find ROIs from activity (and anatomy) and measure their quality.
 
@@ -182,6 +183,10 @@ def detect_rois(
     anatomical_max_edge, anatomical_min_contrast, somata_only
         Settings of the ``"sparse"`` method: see
         :class:`~napari_photon.rois._sparse_method.SparseSettings`.
+    client : dask.distributed.Client, optional
+        Run the passes over the movie (summary images, the sparse method's binned movie,
+        the traces) on this cluster; default the package's threads. Seeding and
+        segmentation run here.
 
     Returns
     -------
@@ -203,7 +208,8 @@ def detect_rois(
         raise ValueError("the sparse method needs the movie (it reads it binned); give a "
                          "movie, or use method='activity' with precomputed images")
     params = {k: v for k, v in locals().items()
-              if k not in ("movie", "images", "progress", "frames_per_chunk", "long_enough")}
+              if k not in ("movie", "images", "progress", "frames_per_chunk", "long_enough",
+                           "client")}
     sparse = SparseSettings(**{k: params[k] for k in SPARSE_SETTINGS})
     method = method_used
     if frames_per_chunk is None:
@@ -221,7 +227,7 @@ def detect_rois(
         if movie is None:
             raise ValueError("give a movie or precomputed images")
         images = summary_images(movie, frames_per_chunk, staged(0), bin_frames=bin_frames,
-                                units=units)
+                                units=units, client=client)
     shape = images.mean.shape
     seg = {"min_area": min_area, "max_area": max_area, "min_distance": min_distance,
                "merge_ratio": merge_ratio, "smooth_sigma": smooth_sigma, "border": border}
@@ -237,7 +243,7 @@ def detect_rois(
             photon_view(movie, units), images, sparse, seg, anatomical,
             {"threshold": anatomical_threshold, "contrast": anatomical_contrast,
              "fraction": anatomical_fraction, "background_sigma": background_sigma},
-            max_overlap, frames_per_chunk, staged(int(images_computed)))
+            max_overlap, frames_per_chunk, staged(int(images_computed)), client)
     elif method == "activity":
         corr = ndimage.gaussian_filter(images.correlation, smooth_sigma)
         activity = images.activity if images.activity is not None else images.std
@@ -273,6 +279,6 @@ def detect_rois(
 
         result = _traces.extract_all(
             photon_view(movie, units), masks, neuropil_coefficient=neuropil_coefficient,
-            frames_per_chunk=frames_per_chunk, progress=staged(n_passes - 1))
+            frames_per_chunk=frames_per_chunk, progress=staged(n_passes - 1), client=client)
         metrics.update(_traces.trace_metrics(result))
     return RoiResult(masks=masks, metrics=metrics, images=images, params=params)

@@ -32,12 +32,15 @@ class NeighbourMoments:
     ----------
     shape : (int, int)
         Frame shape (y, x).
+    offset : ndarray (y, x), optional
+        The per-pixel value the sums are taken from; default the first block's mean.
+        Sums made apart (on a cluster) with one offset are added with :meth:`merge`.
     """
 
-    def __init__(self, shape: tuple[int, int]) -> None:
+    def __init__(self, shape: tuple[int, int], offset: np.ndarray | None = None) -> None:
         self.shape = shape
         self.n = 0
-        self.offset: np.ndarray | None = None
+        self.offset: np.ndarray | None = offset
         self.sx = np.zeros(shape)
         self.sxx = np.zeros(shape)
         self.pairs = [np.zeros(shape)[_pair_slices(*d)[0]] for d in _DIRECTIONS]
@@ -55,6 +58,18 @@ class NeighbourMoments:
         for total, d in zip(self.pairs if pairs else (), _DIRECTIONS):
             p, q = _pair_slices(*d)
             total += np.einsum("tyx,tyx->yx", x[(slice(None), *p)], x[(slice(None), *q)])
+
+    def merge(self, other: NeighbourMoments) -> None:
+        """Add the sums of ``other``, accumulated from the same offset over other bins."""
+        if other.n == 0:
+            return
+        if self.n == 0 and self.offset is None:
+            self.offset = other.offset
+        self.n += other.n
+        self.sx += other.sx
+        self.sxx += other.sxx
+        for total, more in zip(self.pairs, other.pairs):
+            total += more
 
     def mean_sd(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of each pixel over the bins."""

@@ -29,10 +29,28 @@ from .._in_order import read_ahead
 from ._summary import ProgressCallback
 
 
+def _highpassed_bins(block: np.ndarray, k: int, highpass_sigma: float) -> np.ndarray:
+    """Bins of ``k`` frames of ``block`` (whole bins only), minus their spatial low-pass."""
+    nb = len(block) // k
+    binned = block[: nb * k].reshape(nb, k, *block.shape[-2:]).mean(axis=1)
+    return binned - ndimage.gaussian_filter(binned, (0, highpass_sigma, highpass_sigma),
+                                            mode="reflect")
+
+
+def _highpass_span(photons: Any, t0: int, t1: int, k: int, highpass_sigma: float
+                   ) -> np.ndarray:
+    return _highpassed_bins(np.asarray(photons[t0:t1], dtype=np.float32), k, highpass_sigma)
+
+
 def binned_highpass(photons: Any, frames_per_chunk: int, bin_frames: int,
                     highpass_sigma: float, temporal_window: int,
-                    progress: ProgressCallback | None = None) -> np.ndarray:
-    """The movie binned in time and high-passed in space and time, float32 (bins, y, x)."""
+                    progress: ProgressCallback | None = None,
+                    client: Any = None) -> np.ndarray:
+    """The movie binned in time and high-passed in space and time, float32 (bins, y, x).
+
+    With a dask.distributed ``client``, the cluster's workers read, bin and high-pass the
+    blocks (whole bins each, so the result is the same); the temporal filter runs here.
+    """
     n_frames = len(photons)
     height, width = photons.shape[-2:]
     k = max(1, int(bin_frames))
@@ -40,18 +58,22 @@ def binned_highpass(photons: Any, frames_per_chunk: int, bin_frames: int,
     if n_bins < 3:
         raise ValueError(f"sparse detection needs at least 3 bins of {k} frames; the movie "
                          f"has {n_frames} frames (lower bin_frames)")
-    out = np.empty((n_bins, height, width), np.float32)
     step = max(k, (max(1, int(frames_per_chunk)) // k) * k)
-    done = 0
     spans = [(t0, min(t0 + step, n_bins * k)) for t0 in range(0, n_bins * k, step)]
-    for (t0, _), block in read_ahead(photons, spans):
-        nb = len(block) // k
-        binned = block[: nb * k].reshape(nb, k, height, width).mean(axis=1)
-        out[done: done + nb] = binned - ndimage.gaussian_filter(
-            binned, (0, highpass_sigma, highpass_sigma), mode="reflect")
-        done += nb
-        if progress is not None:
-            progress(min(t0 + step, n_frames), n_frames)
+    if client is not None:
+        from .._blocks import run_blocks
+
+        out = np.concatenate(run_blocks(_highpass_span, photons, spans, (k, highpass_sigma),
+                                        progress=progress, client=client))
+    else:
+        out = np.empty((n_bins, height, width), np.float32)
+        done = 0
+        for (t0, _), block in read_ahead(photons, spans):
+            part = _highpassed_bins(block, k, highpass_sigma)
+            out[done: done + len(part)] = part
+            done += len(part)
+            if progress is not None:
+                progress(min(t0 + step, n_frames), n_frames)
     if temporal_window and temporal_window < n_bins:
         out -= ndimage.uniform_filter1d(out, int(temporal_window), axis=0, mode="reflect")
     else:

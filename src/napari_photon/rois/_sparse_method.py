@@ -76,15 +76,15 @@ class SparseSettings:
 
 def sparse_detect(photons: Any, images: Any, settings: SparseSettings, seg: dict,
                   anatomical: bool, anatomical_args: dict, max_overlap: float,
-                  frames_per_chunk: int, progress: ProgressCallback | None
-                  ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+                  frames_per_chunk: int, progress: ProgressCallback | None,
+                  client: Any = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Masks, seeds and the ``kind``/``edge``/``overlap``/``activity_score``/
     ``anatomical`` metrics (``activity_score``: the seed's score when taken, 0 for still
     cells; ``overlap``: see :func:`shared_fraction`)."""
     n_frames = len(photons)
     bin_frames = max(1, min(int(settings.activity_bin_frames), n_frames // 50))
     movie = binned_highpass(photons, frames_per_chunk, bin_frames, settings.highpass_sigma,
-                            settings.temporal_window, progress)
+                            settings.temporal_window, progress, client)
     masks, seeds, scores, footprints = sparse_rois(
         movie, radius=settings.radius, fraction=settings.mask_fraction,
         z_threshold=settings.z_threshold, score_threshold=settings.score_threshold,

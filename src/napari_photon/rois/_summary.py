@@ -60,6 +60,7 @@ def summary_images(
     *,
     bin_frames: int = 1,
     units: str = "auto",
+    client: Any = None,
 ) -> SummaryImages:
     """Mean, max, std, local-correlation and activity images in one streaming pass.
 
@@ -80,6 +81,10 @@ def summary_images(
     units : {"auto", "photons", "stabilized"}
         What the values of ``movie`` are; ``"auto"``: a PhotonMovie's photon view, and
         photon counts for anything else.
+    client : dask.distributed.Client, optional
+        Accumulate on this cluster: a few long spans of frames, each summed by one task
+        (which reopens the stored movie), the sums added here. Equal to the threaded
+        result up to the order of floating-point sums.
 
     Returns
     -------
@@ -89,10 +94,23 @@ def summary_images(
     n_frames = len(photons)
     height, width = photons.shape[-2:]
     k = max(1, int(bin_frames))
+    step = max(1, int(frames_per_chunk))
+    if client is not None and n_frames:
+        peak, moments, frames = _on_cluster(photons, step, k, progress, client)
+    else:
+        peak, moments, frames = _in_threads(photons, step, k, progress)
+    if n_frames == 0:
+        raise ValueError("the movie has no frames")
+    return _images(peak, moments, frames, n_frames, k)
+
+
+def _in_threads(photons: Any, step: int, k: int, progress: ProgressCallback | None
+                ) -> tuple[np.ndarray, NeighbourMoments, NeighbourMoments]:
+    n_frames = len(photons)
+    height, width = photons.shape[-2:]
     peak = np.full((height, width), -np.inf, dtype=np.float32)
     moments = NeighbourMoments((height, width))
     carry = np.zeros((0, height, width), np.float32)
-    step = max(1, int(frames_per_chunk))
     frames = NeighbourMoments((height, width)) if k > 1 else moments  # per-frame mean and std
     spans = [(t0, min(t0 + step, n_frames)) for t0 in range(0, n_frames, step)]
     for (t0, _), block in read_ahead(photons, spans):
@@ -109,8 +127,59 @@ def summary_images(
                 moments.add(binned.sum(axis=1) * np.float32(1 / k))
         if progress is not None:
             progress(min(t0 + step, n_frames), n_frames)
-    if n_frames == 0:
-        raise ValueError("the movie has no frames")
+    return peak, moments, frames
+
+
+def _span_sums(photons: Any, t0: int, t1: int, step: int, k: int,
+               offsets: tuple[np.ndarray, np.ndarray]
+               ) -> tuple[np.ndarray, NeighbourMoments, NeighbourMoments]:
+    """The sums of frames ``t0:t1`` (whole bins), read ``step`` frames at a time."""
+    shape = tuple(photons.shape[-2:])
+    peak = np.full(shape, -np.inf, dtype=np.float32)
+    moments = NeighbourMoments(shape, offset=offsets[0])
+    frames = NeighbourMoments(shape, offset=offsets[1]) if k > 1 else moments
+    for a in range(t0, t1, step):
+        block = np.asarray(photons[a:min(a + step, t1)], dtype=np.float32)
+        np.maximum(peak, block.max(axis=0), out=peak)
+        if k == 1:
+            moments.add(block)
+            continue
+        frames.add(block, pairs=False)
+        n_bins = len(block) // k
+        if n_bins:
+            binned = block[: n_bins * k].reshape(n_bins, k, *shape)
+            moments.add(binned.sum(axis=1) * np.float32(1 / k))
+    return peak, moments, frames  # frames is moments when k == 1
+
+
+def _on_cluster(photons: Any, step: int, k: int, progress: ProgressCallback | None,
+                client: Any) -> tuple[np.ndarray, NeighbourMoments, NeighbourMoments]:
+    from .._blocks import run_blocks
+
+    n_frames = len(photons)
+    step = max(k, step // k * k)  # every read holds whole bins: no bin crosses a span
+    first = np.asarray(photons[:step], dtype=np.float32)
+    n_bins = len(first) // k
+    binned_first = (first[: n_bins * k].reshape(n_bins, k, *first.shape[1:]).mean(axis=1)
+                    if n_bins else first)
+    offsets = (binned_first.mean(axis=0), first.mean(axis=0))
+    n_tasks = 2 * max(1, sum(client.nthreads().values()))
+    per = max(step, -(-n_frames // n_tasks) // step * step)
+    spans = [(t0, min(t0 + per, n_frames)) for t0 in range(0, n_frames, per)]
+    parts = run_blocks(_span_sums, photons, spans, (step, k, offsets), progress=progress,
+                       client=client)
+    peak, moments, frames = parts[0]
+    for more_peak, more_moments, more_frames in parts[1:]:
+        np.maximum(peak, more_peak, out=peak)
+        moments.merge(more_moments)
+        if k > 1:
+            frames.merge(more_frames)
+    # a cluster serializes a result's items apart: "frames is moments" does not survive
+    return peak, moments, moments if k == 1 else frames
+
+
+def _images(peak: np.ndarray, moments: NeighbourMoments, frames: NeighbourMoments,
+            n_frames: int, k: int) -> SummaryImages:
     mean, std = frames.mean_sd()
     binned_mean, cov, corr = moments.result()
     # Interpolation during registration mixes neighbouring pixels' photon noise: a noise

@@ -218,6 +218,7 @@ class PhotonCounts(Frames):
         self._movie = movie
         self.inverse = inverse
 
+    movie = property(lambda self: self._movie, doc="The stored movie this view reads.")
     shape = property(lambda self: self._movie.shape)
     dtype = property(lambda self: np.dtype(np.float32))
     frames_per_chunk = property(lambda self: self._movie.frames_per_chunk)

@@ -4,7 +4,6 @@ as one matrix product per axis."""
 from __future__ import annotations
 
 import numpy as np
-from scipy import interpolate
 
 from ._settings import Settings
 from ._tiles import TileGrid, tile_grid
@@ -18,6 +17,8 @@ def interpolation_matrix(centers: np.ndarray, n: int) -> np.ndarray:
     if k == 1:
         return np.ones((n, 1))
     c = centers.astype(np.float64)
+    from scipy import interpolate  # 0.1 s of imports that rigid registration never needs
+
     spline = interpolate.make_interp_spline(c, np.eye(k), k=min(3, k - 1))
     return spline(np.clip(np.arange(n, dtype=np.float64), c[0], c[-1]))
 

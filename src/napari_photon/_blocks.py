@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .._threads import thread_count
+from ._threads import thread_count
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -41,12 +41,14 @@ def blocks(n_frames: int, per: int) -> list[tuple[int, int]]:
 
 
 class _Reopen:
-    """A picklable stand-in for a :class:`~napari_photon.storage.PhotonMovie`: workers of
-    a distributed cluster reopen the zarr themselves instead of receiving a live handle."""
+    """A picklable stand-in for a :class:`~napari_photon.storage.PhotonMovie` (or its
+    photon view, ``inverse`` given): workers of a distributed cluster reopen the zarr
+    themselves instead of receiving a live handle."""
 
-    def __init__(self, movie: Any) -> None:
+    def __init__(self, movie: Any, inverse: str | None = None) -> None:
         self._location = movie.location
         self._metadata = movie.metadata
+        self._inverse = inverse
         self._movie = None
         self.shape = tuple(movie.shape)
         self.dtype = np.dtype(np.float32)
@@ -56,9 +58,10 @@ class _Reopen:
 
     def _open(self) -> Any:
         if self._movie is None:
-            from ..storage import PhotonMovie
+            from .storage import PhotonMovie
 
-            self._movie = PhotonMovie(self._location, self._metadata)
+            movie = PhotonMovie(self._location, self._metadata)
+            self._movie = movie if self._inverse is None else movie.photons(self._inverse)
         return self._movie
 
     def __len__(self) -> int:
@@ -70,10 +73,12 @@ class _Reopen:
 
 def for_cluster(movie: Any) -> Any:
     """Something a distributed worker can receive in place of ``movie``."""
-    from ..storage import PhotonMovie
+    from .storage import PhotonCounts, PhotonMovie
 
-    if isinstance(movie, PhotonMovie) and getattr(movie, "_transform", None) is None:
-        proxy = _Reopen(movie)
+    stored, inverse = (movie.movie, movie.inverse) if isinstance(movie, PhotonCounts) else (
+        movie, None)
+    if isinstance(stored, PhotonMovie) and getattr(stored, "_transform", None) is None:
+        proxy = _Reopen(stored, inverse)
         try:
             pickle.dumps(proxy)
         except Exception:  # noqa: BLE001 - not picklable: hand over the movie itself
@@ -130,9 +135,11 @@ def run_blocks(func: Callable[..., Any], movie: Any, spans: Sequence[tuple[int, 
 def _run_distributed(func, movie, spans, args, progress, client, total) -> list[Any]:
     from distributed import as_completed
 
-    shared = client.scatter(for_cluster(movie), broadcast=True)
+    # hash=False: a key of its own; a content-hashed key shared with an earlier call is
+    # deleted on the scheduler when that call's future is released ("lost dependencies")
+    shared = client.scatter(for_cluster(movie), broadcast=True, hash=False)
     shared_args = [a if isinstance(a, (int, float, str, bool, type(None)))
-                   else client.scatter(a, broadcast=True) for a in args]
+                   else client.scatter(a, broadcast=True, hash=False) for a in args]
     futures = [client.submit(func, shared, t0, t1, *shared_args, pure=False)
                for t0, t1 in spans]
     index = {f.key: i for i, f in enumerate(futures)}
