@@ -156,7 +156,8 @@ def _wait_until(
 _MARIADB_USER = "photon_test"
 
 
-def _start_mariadb(base: Path, mariadbd: str, as_root: bool, password: str) -> tuple[_Server, int]:
+def _start_mariadb(base: Path, mariadbd: str, as_root: bool, password: str,
+                   port: int | None = None) -> tuple[_Server, int]:
     datadir = base / "data"
     error_log = base / "error.log"
     init_sql = base / "init.sql"
@@ -175,8 +176,9 @@ def _start_mariadb(base: Path, mariadbd: str, as_root: bool, password: str) -> t
     init_sql.chmod(0o600)
 
     last_error: Exception | None = None
-    for _attempt in range(3):  # a free port can be taken between probe and bind
-        port = _free_port()
+    fixed = port
+    for _attempt in range(1 if fixed else 3):  # a free port can be taken between probe and bind
+        port = fixed or _free_port()
         cmd = [
             mariadbd,
             "--no-defaults",
@@ -275,12 +277,13 @@ def _reap_orphaned_mariadb() -> None:
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def mariadb_server() -> Iterator[dict]:
-    """A throw-away MariaDB server on 127.0.0.1, for the whole session.
+@contextlib.contextmanager
+def _mariadb_instance() -> Iterator[dict]:
+    """A throw-away MariaDB server on 127.0.0.1 in a fresh data dir.
 
-    Yields ``{"backend": "mysql", "host", "port", "user", "password"}``: the user has all
-    privileges (it can create and drop databases).
+    Yields ``{"backend": "mysql", "host", "port", "user", "password", "restart"}``: the
+    user has all privileges (it can create and drop databases); ``restart()`` stops the
+    server and starts it again on the same port and data.
     """
     mariadbd = _which("mariadbd", "mysqld")
     install_db = _which("mariadb-install-db", "mysql_install_db")
@@ -298,7 +301,7 @@ def mariadb_server() -> Iterator[dict]:
     _reap_orphaned_mariadb()
     base = Path(tempfile.mkdtemp(prefix=_MARIADB_PREFIX))
     (base / "owner.pid").write_text(str(os.getpid()))
-    server = None
+    servers: list[_Server] = []
     try:
         if as_root:
             shutil.chown(base, "mysql", "mysql")
@@ -325,17 +328,39 @@ def mariadb_server() -> Iterator[dict]:
             )
         password = secrets.token_urlsafe(16)
         server, port = _start_mariadb(base, mariadbd, as_root, password)
+        servers.append(server)
+
+        def restart() -> None:
+            servers[-1].stop(timeout=60)
+            servers.append(_start_mariadb(base, mariadbd, as_root, password, port)[0])
+
         yield {
             "backend": "mysql",
             "host": "127.0.0.1",
             "port": port,
             "user": _MARIADB_USER,
             "password": password,
+            "restart": restart,
         }
     finally:
-        if server is not None:
+        for server in servers:
             server.stop(timeout=60)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[dict]:
+    """A throw-away MariaDB server for the whole session (see :func:`_mariadb_instance`;
+    do not restart this one, other tests share it)."""
+    with _mariadb_instance() as server:
+        yield server
+
+
+@pytest.fixture
+def own_mariadb() -> Iterator[dict]:
+    """A MariaDB server of the test's own, which it may ``restart()``."""
+    with _mariadb_instance() as server:
+        yield server
 
 
 # ------------------------------------------------------------------------------ S3 (moto)

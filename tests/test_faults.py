@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -170,6 +171,41 @@ _STATE = textwrap.dedent("""
 """)
 
 
+def _populate_through_a_restart(env: dict, schema: str, restart: Callable[[], None]) -> None:
+    """Six recordings made by a worker process while ``restart()`` stops and starts the
+    database server after the first key: every key made exactly once, none left."""
+    n = 6
+    setup = subprocess.run([sys.executable, "-c", _SETUP, schema, str(n)], env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert setup.returncode == 0, setup.stderr[-3000:]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "napari_photon.cli", "worker", "--schema", schema,
+         "--table", "Recording", "--max-keys", str(n), "--poll", "0.2",
+         "--reconnect-timeout", "120"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in worker.stdout:  # until the first key is made
+        lines.append(line)
+        if " done " in line:
+            break
+    assert worker.poll() is None, "".join(lines)  # still working when the server goes
+    restart()
+    rest, _ = worker.communicate(timeout=300)
+    output = "".join(lines) + rest
+    assert worker.returncode == 0, output[-4000:]
+    assert "database connection lost" in output, output[-4000:]
+    made = [line for line in output.splitlines() if line.startswith("Recording") and
+            " done " in line]
+    mice = sorted(int(line.split("mouse_id=")[1].split()[0]) for line in made)
+    assert mice == list(range(1, n + 1)), output[-4000:]
+    assert f"worker stopped (max keys): {n} made, 0 errors" in output, output[-4000:]
+    state = subprocess.run([sys.executable, "-c", _STATE, schema], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert state.returncode == 0, state.stderr[-3000:]
+    assert json.loads(state.stdout.strip().splitlines()[-1]) == {
+        "rows": n, "error": 0, "reserved": 0}
+
+
 def test_a_database_restart_mid_populate_loses_no_key_and_makes_none_twice():
     """A worker (its own home and embedded server, as on another machine) populates six
     recordings; the server is stopped and started again while it works. The worker
@@ -177,41 +213,30 @@ def test_a_database_restart_mid_populate_loses_no_key_and_makes_none_twice():
     from napari_photon.db import EmbeddedPostgres
 
     home = _private_tmpdir("napari-photon-restart-")
-    env = cli_env(home)
-    schema, n = f"{TEST_SCHEMA}_faults_restart", 6
-    try:
-        setup = subprocess.run([sys.executable, "-c", _SETUP, schema, str(n)], env=env,
-                               capture_output=True, text=True, timeout=300)
-        assert setup.returncode == 0, setup.stderr[-3000:]
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "napari_photon.cli", "worker", "--schema", schema,
-             "--table", "Recording", "--max-keys", str(n), "--poll", "0.2",
-             "--reconnect-timeout", "120"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        lines = []
-        for line in worker.stdout:  # until the first key is made
-            lines.append(line)
-            if " done " in line:
-                break
-        server = EmbeddedPostgres(home)
+    server = EmbeddedPostgres(home)
+
+    def restart() -> None:
         port = server.status()["port"]
-        assert worker.poll() is None, "".join(lines)  # still working when the server goes
         server.stop()
         assert server.start()["port"] == port  # where the worker looks for it
-        rest, _ = worker.communicate(timeout=300)
-        output = "".join(lines) + rest
-        assert worker.returncode == 0, output[-4000:]
-        assert "database connection lost" in output, output[-4000:]
-        made = [line for line in output.splitlines() if line.startswith("Recording") and
-                " done " in line]
-        mice = sorted(int(line.split("mouse_id=")[1].split()[0]) for line in made)
-        assert mice == list(range(1, n + 1)), output[-4000:]
-        assert f"worker stopped (max keys): {n} made, 0 errors" in output, output[-4000:]
-        state = subprocess.run([sys.executable, "-c", _STATE, schema], env=env,
-                               capture_output=True, text=True, timeout=120)
-        assert state.returncode == 0, state.stderr[-3000:]
-        assert json.loads(state.stdout.strip().splitlines()[-1]) == {
-            "rows": n, "error": 0, "reserved": 0}
+
+    try:
+        _populate_through_a_restart(cli_env(home), f"{TEST_SCHEMA}_faults_restart", restart)
     finally:
-        EmbeddedPostgres(home).stop()
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.mark.mariadb
+def test_a_mariadb_restart_mid_populate_loses_no_key_and_makes_none_twice(own_mariadb):
+    """The same on the MySQL path: a MariaDB server of the test's own, restarted on its
+    port while the worker makes the six keys."""
+    home = _private_tmpdir("napari-photon-restart-mysql-")
+    env = cli_env(home)
+    env.update(DJ_BACKEND="mysql", DJ_HOST=own_mariadb["host"],
+               DJ_PORT=str(own_mariadb["port"]), DJ_USER=own_mariadb["user"],
+               DJ_PASS=own_mariadb["password"], DJ_USE_TLS="False")
+    try:
+        _populate_through_a_restart(env, "faults_restart_mysql", own_mariadb["restart"])
+    finally:
         shutil.rmtree(home, ignore_errors=True)
