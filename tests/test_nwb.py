@@ -79,6 +79,22 @@ def test_levels_are_gain_times_photons_plus_zero_level(populated, tmp_path):
         np.testing.assert_allclose(series.data[:10], expected, rtol=1e-6)
 
 
+def test_the_pixel_size_of_an_acquisition_is_the_imaging_plane_grid(populated, tmp_path):
+    pipeline, key = populated
+    plain = export_recording(pipeline, key, tmp_path / "plain.nwb")
+    with pynwb.NWBHDF5IO(str(plain), "r") as io:
+        assert io.read().imaging_planes["ImagingPlane"].grid_spacing is None  # not known
+    pipeline.Recording.update1({**key, "pixel_size": 1.25})
+    try:
+        path = export_recording(pipeline, key, tmp_path / "grid.nwb")
+    finally:
+        pipeline.Recording.update1({**key, "pixel_size": None})
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        plane = io.read().imaging_planes["ImagingPlane"]
+        assert list(plane.grid_spacing) == [1.25, 1.25]
+        assert plane.grid_spacing_unit == "micrometers"
+
+
 def test_bad_requests_are_refused_and_leave_no_file(populated, tmp_path):
     pipeline, key = populated
     with pytest.raises(NwbExportError, match="units must be one of"):

@@ -48,6 +48,7 @@ def test_a_two_channel_acquisition_is_a_recording_per_channel(pipeline, monkeypa
         (1, 1, False), (2, 2, True), (3, None, True)]
     assert rows[0]["source_file"] == ";".join(str(f) for f in files)
     assert rows[0]["frame_rate"] == pytest.approx(30.0)
+    assert rows[0]["zoom"] == 2.0 and rows[0]["pixel_size"] == pytest.approx(300 / SHAPE[1])
     assert rows[0]["raw_movie"].shape == (60, *SHAPE)
     # the channels are not mixed: 12 and 22 photons per pixel (x the gradient, mean 2.5),
     # at gain 4 and offset 100: mean levels 220 and 320
@@ -70,6 +71,7 @@ def test_a_scanimage_volume_is_a_volume_recording_per_channel(pipeline):
     rows = (pipeline.VolumeRecording & key).to_dicts(order_by="recording_num")
     assert [(r["channel"], r["n_planes"]) for r in rows] == [(1, 3), (2, 3)]
     assert rows[0]["plane_spacing"] == 5.0 and rows[0]["frame_rate"] == pytest.approx(7.5)
+    assert rows[0]["pixel_size"] == pytest.approx(300 / SHAPE[1])
     assert rows[1]["volume_movie"].shape == (24, 3, *SHAPE)
     planes = _levels(rows[1], "volume_movie").mean(axis=(0, 2, 3))
     # channel 2: 22, 25, 28 photons per pixel, mean levels 320, 350, 380: every plane in

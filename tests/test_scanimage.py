@@ -36,6 +36,8 @@ def _frame_data(channels, planes, flyback, frame_rate=30.0, step=5.0):
         f"SI.hRoiManager.scanFrameRate = {frame_rate}",
         f"SI.hRoiManager.scanVolumeRate = {frame_rate / (planes + flyback)}",
         "SI.hRoiManager.scanZoomFactor = 2",
+        f"SI.hRoiManager.pixelsPerLine = {SHAPE[1]}",
+        "SI.hRoiManager.imagingFovUm = [-150 -120;150 -120;150 120;-150 120]",
         "SI.VERSION_MAJOR = 2022",
     ]
     return "\n".join(lines) + "\n"
@@ -91,6 +93,7 @@ def test_two_files_two_channels_three_planes_with_flyback_land_where_they_belong
         assert layout.channels == (1, 2) and layout.planes == 3 and layout.flyback == 1
         assert layout.plane_spacing == 5.0 and layout.volume_rate == pytest.approx(7.5)
         assert layout.zoom == 2.0
+        assert layout.pixel_size == pytest.approx(300 / SHAPE[1])  # field width / pixels
         for channel in (1, 2):
             movie = acq.movie(channel)
             assert movie.shape == (4, 3, *SHAPE)

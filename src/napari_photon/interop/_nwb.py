@@ -96,6 +96,13 @@ def _identifier(database: str, key: dict) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "napari-photon:" + text))
 
 
+def _grid(pixel_size: float | None) -> dict:
+    """The imaging plane's pixel spacing, when the acquisition recorded it."""
+    if pixel_size is None or not pixel_size > 0:
+        return {}
+    return {"grid_spacing": [float(pixel_size)] * 2, "grid_spacing_unit": "micrometers"}
+
+
 def export_recording(pipeline: Any, key: dict, path: str | Path, *, units: str = "photons",
                      progress: ProgressCallback | None = None) -> Path:
     """Write the recording ``key`` and everything computed from it to an NWB file.
@@ -169,7 +176,7 @@ def export_recording(pipeline: Any, key: dict, path: str | Path, *, units: str =
         description=f"recording {key['recording_num']} of the session "
                     f"({recording.get('source_file') or 'no file recorded'})",
         device=device, excitation_lambda=float("nan"), indicator="unknown",
-        location="unknown")
+        location="unknown", **_grid(recording.get("pixel_size")))
     data = H5DataIO(_movie_iterator(view, movie.frames_per_chunk, progress),
                     compression="gzip", compression_opts=4)
     series = TwoPhotonSeries(

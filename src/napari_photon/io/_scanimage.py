@@ -15,7 +15,9 @@ ScanImage 2016+ also in the BigTIFF header), read here with tifffile's parser
 * ``SI.hStackManager.framesPerSlice``: frames per slice of a single-plane acquisition;
 * ``SI.hRoiManager.scanFrameRate`` / ``scanVolumeRate``: rates;
 * ``SI.hStackManager.stackZStepSize`` (``actualStackZStepSize``): plane spacing, um;
-* ``SI.hRoiManager.scanZoomFactor``: zoom.
+* ``SI.hRoiManager.scanZoomFactor``: zoom;
+* ``SI.hRoiManager.imagingFovUm`` (the field's corners, um) over
+  ``SI.hRoiManager.pixelsPerLine``: pixel size, um.
 
 :func:`group_acquisitions` groups a folder's files; :meth:`ScanImageAcquisition.open`
 reads one lazily, page by page, and :meth:`~ScanImageAcquisition.movie` gives the movie
@@ -84,6 +86,19 @@ def _number(value: Any, default: float | None = None) -> float | None:
     return value if math.isfinite(value) else default
 
 
+def _pixel_size(data: dict) -> float | None:
+    """um per pixel along a line: the imaging field's width over the pixels per line."""
+    pixels = _number(data.get("SI.hRoiManager.pixelsPerLine"))
+    try:
+        corners = np.asarray(data.get("SI.hRoiManager.imagingFovUm"), float).reshape(-1, 2)
+    except (TypeError, ValueError):
+        return None
+    if not pixels or pixels <= 0 or len(corners) < 2 or not np.isfinite(corners).all():
+        return None
+    width = float(np.ptp(corners[:, 0]))
+    return width / pixels if width > 0 else None
+
+
 @dataclass(frozen=True)
 class ScanImageLayout:
     """How an acquisition's pages are laid out, from its ScanImage metadata.
@@ -105,6 +120,8 @@ class ScanImageLayout:
     plane_spacing : float or None
         Distance between planes, um.
     zoom : float or None
+    pixel_size : float or None
+        um per pixel, from the imaging field of view.
     """
 
     channels: tuple[int, ...] = (1,)
@@ -115,6 +132,7 @@ class ScanImageLayout:
     volume_rate: float | None = None
     plane_spacing: float | None = None
     zoom: float | None = None
+    pixel_size: float | None = None
 
     @classmethod
     def from_frame_data(cls, data: dict) -> ScanImageLayout:
@@ -141,6 +159,7 @@ class ScanImageLayout:
             plane_spacing=_number(data.get("SI.hStackManager.actualStackZStepSize",
                                            data.get("SI.hStackManager.stackZStepSize"))),
             zoom=_number(data.get("SI.hRoiManager.scanZoomFactor")),
+            pixel_size=_pixel_size(data),
         )
 
     @property

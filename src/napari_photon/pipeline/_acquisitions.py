@@ -68,6 +68,8 @@ class OpenMovie:
     frame_rate: float | None
     plane_spacing: float | None
     calibration: Calibration | None
+    zoom: float | None = None
+    pixel_size: float | None = None
 
     @property
     def ndim(self) -> int:
@@ -139,7 +141,8 @@ def open_acquisition(acquisition: Acquisition) -> Iterator[OpenMovie]:
     with ScanImageAcquisition.open(acquisition.files) as scan:
         layout = scan.layout
         rate = layout.volume_rate if layout.planes > 1 else layout.frame_rate
-        yield OpenMovie(scan.movie(acquisition.channel), rate, layout.plane_spacing, None)
+        yield OpenMovie(scan.movie(acquisition.channel), rate, layout.plane_spacing, None,
+                        layout.zoom, layout.pixel_size)
 
 
 def dimensions(acquisition: Acquisition) -> int | str:

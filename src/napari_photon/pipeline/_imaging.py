@@ -54,6 +54,8 @@ def _import(table: dj.Table, key: dict, movie_field: str, ndim: int) -> None:
                     "calibration_source": source,
                     "channel": acquisition.channel,
                     "functional": acquisition.functional,
+                    "zoom": movie.zoom,
+                    "pixel_size": movie.pixel_size,
                 }
                 if ndim == 4:
                     row.update(n_planes=shape[1], plane_spacing=movie.plane_spacing)
@@ -92,6 +94,8 @@ def declare_imaging(schema: dj.Schema, upstream: dict[str, type], movie: str) ->
         calibration_source='given' : enum('tiff', 'estimated', 'given')
         channel=null : int16          # ScanImage channel; null for a plain TIFF stack
         functional=1 : bool           # the channel processed downstream
+        zoom=null : float             # ScanImage's zoom factor
+        pixel_size=null : float       # microns per pixel, from ScanImage's field of view
         """
 
         @property
@@ -121,6 +125,8 @@ def declare_imaging(schema: dj.Schema, upstream: dict[str, type], movie: str) ->
         calibration_source='given' : enum('tiff', 'estimated', 'given')
         channel=null : int16          # ScanImage channel; null for a plain TIFF stack
         functional=1 : bool           # the channel that is processed
+        zoom=null : float             # ScanImage's zoom factor
+        pixel_size=null : float       # microns per pixel, from ScanImage's field of view
         """
 
         @property
