@@ -133,3 +133,43 @@ def test_a_curated_version_is_its_own_plane_segmentation_with_labels(populated, 
         traces = (pipeline.CuratedTrace & curation).to_dicts(order_by="roi_id")
         np.testing.assert_array_equal(ophys["Fluorescence"][f"F_{name}"].data[:],
                                       np.stack([t["fluorescence"] for t in traces], 1))
+
+
+def test_a_volume_recording_is_exported_with_its_planes_last(pipeline, tmp_path):
+    """A VolumeRecording (t, z, y, x) becomes a 4-D TwoPhotonSeries (frames, x, y, z) at
+    its volume rate, with the plane spacing as the third grid spacing; no processing."""
+    from conftest import new_session
+
+    from napari_photon import synthetic
+    from napari_photon.calibration import Calibration
+    from napari_photon.io import calibration_properties
+
+    key = new_session(pipeline, note="nwb volume")
+    pipeline.Mouse.update1({"mouse_id": key["mouse_id"], "date_of_birth": "2026-08-01"})
+    folder = pipeline.session_folder(key)
+    folder.mkdir(parents=True)
+    # more frames than pixels along a side: nwbinspector expects time to be the longest
+    volume = synthetic.make_volume(n_frames=40, n_planes=3, shape=(32, 30), n_neurons=2,
+                                   neuron_radius=(3.0, 4.0), seed=5)
+    counts = calibration_properties(Calibration(gain=1.0, zero_level=0.0))  # photon counts
+    synthetic.write_tiff(folder / "v.tif", volume.movie, frame_rate=4.0, plane_spacing=5.0,
+                         properties=counts)
+    pipeline.VolumeRecording.populate(key)
+    row = (pipeline.VolumeRecording & key).fetch1()
+    volume_key = {k: row[k] for k in ("mouse_id", "session_date", "recording_num")}
+    pipeline.VolumeRecording.update1({**volume_key, "pixel_size": 0.8})
+
+    assert main(["export", "nwb", "--schema", pipeline.database,
+                 f"mouse_id={key['mouse_id']}", str(tmp_path)]) == 0
+    [path] = list(tmp_path.glob("*.nwb"))
+    assert _critical(path) == []
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        nwbfile = io.read()
+        series = nwbfile.acquisition["TwoPhotonSeries"]
+        expected = np.moveaxis(row["volume_movie"].photons("algebraic")[:], 1, -1)
+        assert series.data.shape == (40, 32, 30, 3)
+        np.testing.assert_array_equal(series.data[:], expected)
+        assert series.rate == pytest.approx(row["frame_rate"])
+        plane = nwbfile.imaging_planes["ImagingPlane"]
+        assert list(plane.grid_spacing) == [0.8, 0.8, 5.0]
+        assert "ophys" not in nwbfile.processing

@@ -43,8 +43,11 @@ def run_nwb(args: argparse.Namespace) -> int:
     if selection is None:
         return 2
     chosen = selection.pipeline
-    rows = selection.rows(chosen.Recording)
-    recordings = [] if rows is None else rows.keys(order_by="KEY")
+    recordings = []
+    for table in (chosen.Recording, chosen.VolumeRecording):
+        rows = selection.rows(table)
+        recordings += [] if rows is None else rows.keys(order_by="KEY")
+    recordings.sort(key=lambda k: (k["mouse_id"], str(k["session_date"]), k["recording_num"]))
     if not recordings:
         print("no recordings match")
         return 0

@@ -13,6 +13,11 @@ What goes where (NWB 2, pynwb):
   masks, every metric of ``ROI.roi_metrics`` as a column) and its traces as
   ``RoiResponseSeries``: ``Fluorescence/F_…``, ``Fluorescence/Neuropil_…`` (mean photons
   per pixel) and ``DfOverF/DfOverF_…``.
+
+A ``VolumeRecording`` is exported the same way, its movie (t, z, y, x) written as NWB's
+(frames, x, y, z) with the planes last, the imaging rate its volume rate and the plane
+spacing the third grid spacing; the pipeline computes nothing from volumes, so there is
+no processing module.
 """
 
 from __future__ import annotations
@@ -79,6 +84,18 @@ class _Levels:
                 + np.float32(self.zero))
 
 
+class _PlanesLast:
+    """A (t, z, y, x) view read as (t, y, x, z), NWB's order for volumes."""
+
+    def __init__(self, volumes: Any) -> None:
+        self.volumes = volumes
+        t, z, y, x = volumes.shape
+        self.shape = (t, y, x, z)
+
+    def __getitem__(self, frames: slice) -> np.ndarray:
+        return np.moveaxis(np.asarray(self.volumes[frames], np.float32), 1, -1)
+
+
 def _version() -> str:
     from .. import __version__
 
@@ -96,11 +113,28 @@ def _identifier(database: str, key: dict) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "napari-photon:" + text))
 
 
-def _grid(pixel_size: float | None) -> dict:
-    """The imaging plane's pixel spacing, when the acquisition recorded it."""
+def _grid(pixel_size: float | None, plane_spacing: float | None = None,
+          volume: bool = False) -> dict:
+    """The imaging plane's pixel (and plane) spacing, when the acquisition recorded it."""
     if pixel_size is None or not pixel_size > 0:
         return {}
-    return {"grid_spacing": [float(pixel_size)] * 2, "grid_spacing_unit": "micrometers"}
+    spacing = [float(pixel_size)] * 2
+    if volume:
+        if plane_spacing is None or not plane_spacing > 0:
+            return {}
+        spacing.append(float(plane_spacing))
+    return {"grid_spacing": spacing, "grid_spacing_unit": "micrometers"}
+
+
+def _one_recording(pipeline: Any, key: dict) -> tuple[dict, bool]:
+    """The one ``Recording`` or ``VolumeRecording`` row ``key`` selects, and whether it is
+    a volume."""
+    rows = pipeline.Recording & key
+    volumes = pipeline.VolumeRecording & key
+    if len(rows) + len(volumes) != 1:
+        raise NwbExportError(f"{key} selects {len(rows)} recordings and {len(volumes)} "
+                             "volume recordings; expected exactly one")
+    return (rows.fetch1(), False) if len(rows) else (volumes.fetch1(), True)
 
 
 def export_recording(pipeline: Any, key: dict, path: str | Path, *, units: str = "photons",
@@ -111,7 +145,8 @@ def export_recording(pipeline: Any, key: dict, path: str | Path, *, units: str =
     ----------
     pipeline : Pipeline
     key : dict
-        A ``Recording`` primary key (``mouse_id``, ``session_date``, ``recording_num``).
+        A ``Recording`` or ``VolumeRecording`` primary key (``mouse_id``,
+        ``session_date``, ``recording_num``).
     path : str or Path
         The ``.nwb`` file to write; written to ``<stem>.part.nwb`` and renamed when whole.
     units : {"photons", "levels"}
@@ -134,14 +169,11 @@ def export_recording(pipeline: Any, key: dict, path: str | Path, *, units: str =
             f"NWB export needs pynwb: pip install 'napari-photon[nwb]' ({err})") from None
     if units not in UNITS:
         raise NwbExportError(f"units must be one of {UNITS}, not {units!r}")
-    rows = pipeline.Recording & key
-    if len(rows) != 1:
-        raise NwbExportError(f"{key} selects {len(rows)} recordings; expected exactly one")
-    recording = rows.fetch1()
+    recording, volume = _one_recording(pipeline, key)
     key = {k: recording[k] for k in pipeline.Recording.primary_key}
     session = (pipeline.Session & key).fetch1()
     mouse = (pipeline.Mouse & key).fetch1()
-    movie = recording["raw_movie"]
+    movie = recording["volume_movie" if volume else "raw_movie"]
     rate = float(recording["frame_rate"] or 30.0)
     view = movie.photons("algebraic")
     unit = "photons"
@@ -151,6 +183,8 @@ def export_recording(pipeline: Any, key: dict, path: str | Path, *, units: str =
             raise NwbExportError(f"{key} has no calibration: export it in photons")
         view = _Levels(view, calibration["gain"], calibration.get("zero_level", 0.0))
         unit = "digitizer levels"
+    if volume:
+        view = _PlanesLast(view)
 
     nwbfile = NWBFile(
         session_description=session["notes"] or "two-photon calcium imaging",
@@ -176,7 +210,8 @@ def export_recording(pipeline: Any, key: dict, path: str | Path, *, units: str =
         description=f"recording {key['recording_num']} of the session "
                     f"({recording.get('source_file') or 'no file recorded'})",
         device=device, excitation_lambda=float("nan"), indicator="unknown",
-        location="unknown", **_grid(recording.get("pixel_size")))
+        location="unknown",
+        **_grid(recording.get("pixel_size"), recording.get("plane_spacing"), volume))
     data = H5DataIO(_movie_iterator(view, movie.frames_per_chunk, progress),
                     compression="gzip", compression_opts=4)
     series = TwoPhotonSeries(
@@ -185,7 +220,8 @@ def export_recording(pipeline: Any, key: dict, path: str | Path, *, units: str =
         description=f"raw movie in {unit}, from the <photon@{movie.store}> column "
                     "(variance-stabilized, quantized at half a noise SD)")
     nwbfile.add_acquisition(series)
-    _add_processing(pipeline, key, nwbfile, plane, rate, TimeSeries)
+    if not volume:
+        _add_processing(pipeline, key, nwbfile, plane, rate, TimeSeries)
 
     path = Path(path)
     part = path.with_name(path.stem + ".part.nwb")
