@@ -79,6 +79,23 @@ def test_levels_are_gain_times_photons_plus_zero_level(populated, tmp_path):
         np.testing.assert_allclose(series.data[:10], expected, rtol=1e-6)
 
 
+def test_inferred_events_are_exported_beside_the_traces(populated, tmp_path):
+    pipeline, key = populated
+    pipeline.populate(key, tables=("Activity",))
+    events = (pipeline.Activity.Trace & key).to_dicts(order_by="roi_id")
+    assert events
+    path = export_recording(pipeline, key, tmp_path / "events.nwb")
+    assert _critical(path) == []
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        deconvolved = io.read().processing["ophys"]["Deconvolved"]
+        [name] = [n for n in deconvolved.roi_response_series if n.startswith("Events_")]
+        series = deconvolved.roi_response_series[name]
+        np.testing.assert_array_equal(series.data[:],
+                                      np.stack([e["events"] for e in events], axis=1))
+        assert list(series.rois.data[:]) == [e["roi_id"] for e in events]
+        assert name.replace("Events_", "Denoised_") in deconvolved.roi_response_series
+
+
 def test_the_pixel_size_of_an_acquisition_is_the_imaging_plane_grid(populated, tmp_path):
     pipeline, key = populated
     plain = export_recording(pipeline, key, tmp_path / "plain.nwb")

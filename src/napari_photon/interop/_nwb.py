@@ -12,7 +12,8 @@ What goes where (NWB 2, pynwb):
   TimeSeries of (y, x) pixels); per ROI set, a ``PlaneSegmentation_m<id>_r<id>`` (image
   masks, every metric of ``ROI.roi_metrics`` as a column) and its traces as
   ``RoiResponseSeries``: ``Fluorescence/F_…``, ``Fluorescence/Neuropil_…`` (mean photons
-  per pixel) and ``DfOverF/DfOverF_…``.
+  per pixel) and ``DfOverF/DfOverF_…``; per ``Activity`` row, its events and fitted
+  calcium as ``Deconvolved/Events_…_a<id>`` and ``Deconvolved/Denoised_…_a<id>``.
 
 A ``VolumeRecording`` is exported the same way, its movie (t, z, y, x) written as NWB's
 (frames, x, y, z) with the planes last, the imaging rate its volume rate and the plane
@@ -258,6 +259,7 @@ def _add_processing(pipeline: Any, key: dict, nwbfile: Any, plane: Any, rate: fl
     segmentation = ImageSegmentation(name="ImageSegmentation")
     fluorescence = Fluorescence(name="Fluorescence")
     dff = DfOverF(name="DfOverF")
+    deconvolved = Fluorescence(name="Deconvolved")
     ophys.add(segmentation)
     series = (segmentation, fluorescence, dff, plane, rate)
     for row in roi_sets:
@@ -266,9 +268,16 @@ def _add_processing(pipeline: Any, key: dict, nwbfile: Any, plane: Any, rate: fl
         columns = {name: (f"napari-photon ROI metric {name}", np.asarray(values).tolist())
                    for name, values in sorted((row.get("roi_metrics") or {}).items())
                    if np.shape(values) == (len(masks),)}
-        _add_roi_set(series, suffix, f"ROIs of motion set {row['motion_params_id']}, ROI "
-                     f"parameter set {row['roi_params_id']}; roi_id i is row i", masks,
-                     columns, (pipeline.Trace & row).to_dicts(order_by="roi_id"))
+        segment = _add_roi_set(
+            series, suffix, f"ROIs of motion set {row['motion_params_id']}, ROI parameter "
+            f"set {row['roi_params_id']}; roi_id i is row i", masks, columns,
+            (pipeline.Trace & row).to_dicts(order_by="roi_id"))
+        for activity in (pipeline.Activity & row).to_dicts(order_by="activity_params_id"):
+            events = (pipeline.Activity.Trace & activity).to_dicts(order_by="roi_id")
+            if events and len(masks):
+                _add_events(deconvolved, segment,
+                            f"{suffix}_a{activity['activity_params_id']}", events,
+                            float(activity["frame_rate"]))
         for curation in (pipeline.Curation & row).to_dicts(order_by="curation_id"):
             rois = (pipeline.Curation.Mask & curation).to_dicts(order_by="roi_id")
             if not rois:
@@ -289,11 +298,30 @@ def _add_processing(pipeline: Any, key: dict, nwbfile: Any, plane: Any, rate: fl
         ophys.add(fluorescence)
     if dff.roi_response_series:
         ophys.add(dff)
+    if deconvolved.roi_response_series:
+        ophys.add(deconvolved)
+
+
+def _add_events(deconvolved: Any, segment: Any, suffix: str, events: list[dict],
+                rate: float) -> None:
+    """An ``Activity`` row's inferred events (and fitted calcium) as RoiResponseSeries."""
+    region = segment.create_roi_table_region(
+        region=[e["roi_id"] for e in events], description=f"ROIs of {suffix}")
+    for name, column, text in (
+            (f"Events_{suffix}", "events", "inferred spike amplitudes (OASIS), dF/F units"),
+            (f"Denoised_{suffix}", "denoised", "the fitted calcium trace (OASIS), dF/F")):
+        if any(e[column] is None for e in events):
+            continue
+        values = np.stack([np.asarray(e[column], np.float32) for e in events], axis=1)
+        deconvolved.create_roi_response_series(name=name, data=values, rois=region,
+                                               unit="dF/F", rate=rate, starting_time=0.0,
+                                               description=text)
 
 
 def _add_roi_set(series: tuple, suffix: str, description: str, masks: np.ndarray,
-                 columns: dict, traces: list[dict]) -> None:
-    """One PlaneSegmentation (masks, ``columns``) and its traces' RoiResponseSeries."""
+                 columns: dict, traces: list[dict]) -> Any:
+    """One PlaneSegmentation (masks, ``columns``) and its traces' RoiResponseSeries; the
+    PlaneSegmentation is returned."""
     segmentation, fluorescence, dff, plane, rate = series
     segment = segmentation.create_plane_segmentation(
         name=f"PlaneSegmentation_{suffix}", imaging_plane=plane, description=description)
@@ -302,7 +330,7 @@ def _add_roi_set(series: tuple, suffix: str, description: str, masks: np.ndarray
     for name, (text, values) in columns.items():
         segment.add_column(name=name, description=text, data=values)
     if not traces or not len(masks):
-        return
+        return segment
     region = segment.create_roi_table_region(
         region=[t["roi_id"] for t in traces], description=f"ROIs of {suffix}")
     for target, name, column, unit, text in (
@@ -318,3 +346,4 @@ def _add_roi_set(series: tuple, suffix: str, description: str, masks: np.ndarray
         values = np.stack([np.asarray(t[column], np.float32) for t in traces], axis=1)
         target.create_roi_response_series(name=name, data=values, rois=region, unit=unit,
                                           rate=rate, starting_time=0.0, description=text)
+    return segment
