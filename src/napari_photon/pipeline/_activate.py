@@ -8,6 +8,7 @@ from typing import Any
 
 import datajoint as dj
 
+from ._log_filters import design_document_types, once_per_roi_set_table
 from ._pipeline import Pipeline
 
 DEFAULT_SCHEMA = "calcium_imaging"
@@ -25,13 +26,6 @@ class NotActivated(RuntimeError):
             f"{name} is not bound to a database schema yet: call "
             "napari_photon.pipeline.activate('schema_name') first"
         )
-
-
-def _design_document_types(record: logging.LogRecord) -> bool:
-    """Keep DataJoint's warning about native types for every table but ours: the design
-    document fixes ``int`` and ``float``, so the warning tells our users nothing."""
-    message = record.getMessage()
-    return not message.startswith(("Native type 'int'", "Native type 'float'"))
 
 
 def activate(
@@ -69,16 +63,17 @@ def activate(
     # keys extend the parent's, which DataJoint 2 allows for auto-populated tables only
     # with this switch.
     connection._config.jobs.allow_new_pk_fields_in_computed_tables = True
+    once_per_roi_set_table()
     key = (id(connection), schema_name, store)
     with _lock:
         pipeline = _pipelines.get(key)
         if pipeline is None:
             quiet = logging.getLogger("datajoint")
-            quiet.addFilter(_design_document_types)
+            quiet.addFilter(design_document_types)
             try:
                 pipeline = Pipeline(dj.Schema(schema_name, connection=connection), store)
             finally:
-                quiet.removeFilter(_design_document_types)
+                quiet.removeFilter(design_document_types)
             _pipelines[key] = pipeline
         _active = pipeline
     return pipeline
