@@ -113,7 +113,7 @@ def run_blocks(func: Callable[..., Any], movie: Any, spans: Sequence[tuple[int, 
         return _run_distributed(func, movie, spans, args, progress, client, total)
     from dask.callbacks import Callback
 
-    name = f"motion-{func.__name__}-{id(spans)}"
+    name = f"blocks-{func.__name__}-{id(spans)}"
     keys = [(name, i) for i in range(len(spans))]
     graph: dict = {k: (func, movie, t0, t1, *args) for k, (t0, t1) in zip(keys, spans)}
     frames_of = {k: t1 - t0 for k, (t0, t1) in zip(keys, spans)}
