@@ -110,7 +110,11 @@ def test_unknown_store_and_bad_keys_are_refused(recording, capsys):
     assert main(["archive", "--schema", pipeline.database, "mouse_id=one"]) == 2
     assert "mouse_id takes a number" in capsys.readouterr().err
     assert main(["verify", "--schema", "no_such_schema"]) == 2
-    assert "no schema 'no_such_schema' on the server" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no schema 'no_such_schema' on the server" in err
+    listed = err.split("schemas there: ")[1].strip().split(", ")
+    assert pipeline.database in listed and "public" not in listed  # no server schemas
+    assert not any(name.startswith("pg_") for name in listed)
     assert _movie(pipeline, key).store == "active"
 
 

@@ -72,6 +72,13 @@ def key_filter(pipeline: object, keys: list[str]):
         raise KeyArgumentError(str(err)) from None
 
 
+def _is_system_schema(name: str) -> bool:
+    """The server's own schemas (PostgreSQL's ``public``, ``pg_*``; MySQL's ``mysql``,
+    ``sys``, ...), which hold no pipeline."""
+    return name.startswith("pg_") or name in (
+        "public", "information_schema", "mysql", "sys", "performance_schema")
+
+
 def activate_existing(schema: str | None):
     """The pipeline in ``schema`` (default: the standard one), which must exist already:
     commands that only read or move stored data never create an empty schema.
@@ -90,7 +97,7 @@ def activate_existing(schema: str | None):
     connection = connect()
     known = sorted(dj.list_schemas(connection=connection))
     if name not in known:
-        listed = ", ".join(known) or "none"
+        listed = ", ".join(s for s in known if not _is_system_schema(s)) or "none"
         raise KeyArgumentError(f"no schema {name!r} on the server; schemas there: {listed}")
     return pipeline.activate(name, connection=connection)
 
