@@ -97,6 +97,8 @@ def test_caiman_results_become_motion_rois_and_a_curation(pipeline, tmp_path):
     roi = (pipeline.ROI & made["roi"]).fetch1()
     assert roi["n_rois"] == 3 and roi["roi_masks"][1, 20:25, 20:25].all()
     assert roi["roi_masks"].sum(axis=(1, 2)).tolist() == [25, 25, 25]
+    assert roi["mean_image"].shape == levels.shape[1:]  # the stored movie's summary images
+    assert np.isfinite(roi["roi_metrics"]["contrast"]).all()
     labels = [r["label"] for r in
               (pipeline.Curation.Mask & made["curation"]).to_dicts(order_by="roi_id")]
     assert labels == ["cell", "not cell", "cell"]

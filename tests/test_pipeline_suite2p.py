@@ -50,6 +50,8 @@ def test_a_suite2p_folder_becomes_motion_rois_and_a_curation(pipeline, tmp_path)
     roi = (pipeline.ROI & made["roi"]).fetch1()
     assert roi["n_rois"] == 3 and roi["roi_masks"][1, 20:25, 20:25].all()
     assert roi["roi_metrics"]["area"].tolist() == [25, 25, 25]
+    assert np.isfinite(roi["roi_metrics"]["correlation"]).all()  # image metrics too
+    assert roi["correlation_image"].shape == levels.shape[1:]
     labels = [r["label"] for r in
               (pipeline.Curation.Mask & made["curation"]).to_dicts(order_by="roi_id")]
     assert labels == ["cell", "not cell", "cell"]

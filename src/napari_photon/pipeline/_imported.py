@@ -3,7 +3,8 @@
 An import makes, for one recording, a ``MotionParams`` and a ``RoiParams`` row of method
 ``imported`` that record where the results came from (made once per source and reused), the
 ``MotionCorrected`` row (the tool's registered movie through the recording's calibration,
-and its shifts), the ``ROI`` row (the tool's masks with the pipeline's metrics) and, when
+and its shifts), the ``ROI`` row (the tool's masks, the stored movie's summary images and
+the pipeline's metrics, image metrics included) and, when
 the tool labelled its ROIs, a ``Curation``. All in one transaction: a refusal or a failure
 leaves no row and no zarr. ``populate`` never computes an ``imported`` parameter set.
 """
@@ -78,7 +79,7 @@ def insert_imported(pipeline: Any, recording: dict, *, tool: str, source: Path,
     dict
         The keys made: ``motion``, ``roi`` and ``curation`` (None without a note).
     """
-    from ..rois import roi_metrics
+    from ..rois import roi_metrics, summary_images
 
     key = {k: recording[k] for k in pipeline.Recording.primary_key}
     masks = found.masks()
@@ -93,9 +94,18 @@ def insert_imported(pipeline: Any, recording: dict, *, tool: str, source: Path,
                  "shift_y": np.asarray(shift_y, np.float32)},
                 allow_direct_insert=True)
         roi_key = {**motion_key, "roi_params_id": roi_id}
-        metrics = {**roi_metrics(masks), **{k: np.asarray(v) for k, v in found.metrics.items()}}
+        # the summary images of the stored movie (this transaction sees its row): the
+        # curate dock's backgrounds and the image metrics, as for a detected ROI set
+        stored = (pipeline.MotionCorrected & motion_key).fetch1("corrected_movie")
+        images = summary_images(stored, stored.frames_per_chunk,
+                                progress=stage("summary images"))
+        metrics = {**{k: np.asarray(v) for k, v in found.metrics.items()},
+                   **roi_metrics(masks, images)}
         pipeline.ROI.insert1({**roi_key, "n_rois": len(masks), "roi_masks": masks,
-                              "roi_metrics": metrics}, allow_direct_insert=True)
+                              "roi_metrics": metrics, "mean_image": images.mean,
+                              "max_image": images.max,
+                              "correlation_image": images.correlation},
+                             allow_direct_insert=True)
     curation = None
     if curation_note is not None and len(masks):
         curation = pipeline.commit_curation(
