@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from napari_photon._blocks import ProgressCallback
 from napari_photon.motion import _engine as E
 from napari_photon.motion import _fourier as F
 from napari_photon.motion import estimate_motion
 from napari_photon.motion._blas import single_threaded_blas
-from napari_photon._blocks import ProgressCallback
 from napari_photon.motion._reference import build_reference
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .._blocks import ProgressCallback, thread_pool
 from .._frames import Frames, index_frames
 from .._threads import thread_count
 from . import _engine as E
@@ -16,7 +17,6 @@ from . import _kernels as K
 from ._blas import single_threaded_blas
 from ._estimate import MotionEstimate, assemble, default_chunk
 from ._interpolate import block_plans
-from .._blocks import ProgressCallback, thread_pool
 from ._quality import MotionQuality, QualityAccumulator
 from ._reference import build_reference
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from .._blocks import ProgressCallback, blocks, run_blocks
 from . import _engine as E
 from ._blas import single_threaded_blas
-from .._blocks import ProgressCallback, blocks, run_blocks
 from ._reference import build_reference
 
 

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 from scipy import fft
 
+from .._blocks import thread_pool
 from . import _fourier as F
 from ._engine import Settings, reference_spectrum
 from ._interpolate import cubic_shift_frames
-from .._blocks import thread_pool
 
 
 def reference_runs(n_frames: int, n_reference: int, max_runs: int = 8,

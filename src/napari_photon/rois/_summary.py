@@ -92,7 +92,6 @@ def summary_images(
     """
     photons = photon_view(movie, units)
     n_frames = len(photons)
-    height, width = photons.shape[-2:]
     k = max(1, int(bin_frames))
     step = max(1, int(frames_per_chunk))
     if client is not None and n_frames:
