@@ -305,17 +305,28 @@ def _add_processing(pipeline: Any, key: dict, nwbfile: Any, plane: Any, rate: fl
 def _add_events(deconvolved: Any, segment: Any, suffix: str, events: list[dict],
                 rate: float) -> None:
     """An ``Activity`` row's inferred events (and fitted calcium) as RoiResponseSeries."""
+    _add_series(segment, suffix, events, rate, (
+        (deconvolved, f"Events_{suffix}", "events", "dF/F",
+         "inferred spike amplitudes (OASIS), dF/F units"),
+        (deconvolved, f"Denoised_{suffix}", "denoised", "dF/F",
+         "the fitted calcium trace (OASIS), dF/F"),
+    ))
+
+
+def _add_series(segment: Any, suffix: str, rows: list[dict], rate: float,
+                specs: tuple) -> None:
+    """For each ``(container, name, column, unit, text)`` of ``specs``, the column of
+    ``rows`` (one per ROI, by ``roi_id``) as a RoiResponseSeries over ``segment``; a
+    column some row lacks is left out."""
     region = segment.create_roi_table_region(
-        region=[e["roi_id"] for e in events], description=f"ROIs of {suffix}")
-    for name, column, text in (
-            (f"Events_{suffix}", "events", "inferred spike amplitudes (OASIS), dF/F units"),
-            (f"Denoised_{suffix}", "denoised", "the fitted calcium trace (OASIS), dF/F")):
-        if any(e[column] is None for e in events):
+        region=[r["roi_id"] for r in rows], description=f"ROIs of {suffix}")
+    for container, name, column, unit, text in specs:
+        if any(r[column] is None for r in rows):
             continue
-        values = np.stack([np.asarray(e[column], np.float32) for e in events], axis=1)
-        deconvolved.create_roi_response_series(name=name, data=values, rois=region,
-                                               unit="dF/F", rate=rate, starting_time=0.0,
-                                               description=text)
+        values = np.stack([np.asarray(r[column], np.float32) for r in rows], axis=1)
+        container.create_roi_response_series(name=name, data=values, rois=region,
+                                             unit=unit, rate=rate, starting_time=0.0,
+                                             description=text)
 
 
 def _add_roi_set(series: tuple, suffix: str, description: str, masks: np.ndarray,
@@ -329,21 +340,13 @@ def _add_roi_set(series: tuple, suffix: str, description: str, masks: np.ndarray
         segment.add_roi(image_mask=mask.astype(np.float32))
     for name, (text, values) in columns.items():
         segment.add_column(name=name, description=text, data=values)
-    if not traces or not len(masks):
-        return segment
-    region = segment.create_roi_table_region(
-        region=[t["roi_id"] for t in traces], description=f"ROIs of {suffix}")
-    for target, name, column, unit, text in (
-        (fluorescence, f"F_{suffix}", "fluorescence", "photons per pixel",
-         "mean photons per pixel inside each ROI"),
-        (fluorescence, f"Neuropil_{suffix}", "neuropil", "photons per pixel",
-         "mean photons per pixel in each ROI's neuropil annulus"),
-        (dff, f"DfOverF_{suffix}", "dff", "dF/F",
-         "dF/F of the neuropil-corrected fluorescence"),
-    ):
-        if any(t[column] is None for t in traces):
-            continue
-        values = np.stack([np.asarray(t[column], np.float32) for t in traces], axis=1)
-        target.create_roi_response_series(name=name, data=values, rois=region, unit=unit,
-                                          rate=rate, starting_time=0.0, description=text)
+    if traces and len(masks):
+        _add_series(segment, suffix, traces, rate, (
+            (fluorescence, f"F_{suffix}", "fluorescence", "photons per pixel",
+             "mean photons per pixel inside each ROI"),
+            (fluorescence, f"Neuropil_{suffix}", "neuropil", "photons per pixel",
+             "mean photons per pixel in each ROI's neuropil annulus"),
+            (dff, f"DfOverF_{suffix}", "dff", "dF/F",
+             "dF/F of the neuropil-corrected fluorescence"),
+        ))
     return segment
