@@ -39,6 +39,15 @@ def _dims(file: Any, path: Path) -> tuple[int, int]:
                         f"CNMF file?")
 
 
+def accepted_components(file: Any) -> np.ndarray | None:
+    """The components CaImAn's evaluation accepted (``estimates/idx_components``) in an
+    open CNMF file, or None when no evaluation ran (CaImAn then saves ``"NoneType"``)."""
+    if "estimates/idx_components" not in file:
+        return None
+    value = np.asarray(file["estimates/idx_components"][()])
+    return value.ravel() if value.dtype.kind in "iu" else None
+
+
 def read_caiman(path: str | os.PathLike, shape: tuple[int, int], *,
                 threshold: float = 0.2, images: SummaryImages | None = None) -> RoiSet:
     """The components of a CaImAn CNMF HDF5 file as ROIs on a recording's frame.
@@ -78,11 +87,7 @@ def read_caiman(path: str | os.PathLike, shape: tuple[int, int], *,
         footprints = sparse.csc_matrix(
             (group["data"][()], group["indices"][()], group["indptr"][()]),
             shape=tuple(int(s) for s in group["shape"][()]))
-        accepted = None
-        if "estimates/idx_components" in file:
-            value = np.asarray(file["estimates/idx_components"][()])
-            if value.dtype.kind in "iu":
-                accepted = value.ravel()
+        accepted = accepted_components(file)
     if footprints.shape[0] != shape[0] * shape[1]:
         raise CurationError(f"{path}: estimates/A has {footprints.shape[0]} pixel rows; "
                             f"{shape[0]}x{shape[1]} frames have {shape[0] * shape[1]}")

@@ -121,6 +121,7 @@ def import_caiman(pipeline: Any, results: str | Path, recording_key: dict, *,
         CaImAn's, or a key that selects no or several recordings. Nothing is inserted then.
     """
     from ..curation import CurationError, read_caiman
+    from ..curation._caiman import accepted_components
 
     results = Path(results)
     recording = recording_to_import(pipeline, recording_key, CaimanImportError)
@@ -129,8 +130,7 @@ def import_caiman(pipeline: Any, results: str | Path, recording_key: dict, *,
     try:
         with h5py.File(results, "r") as file:
             movie = Path(movie) if movie is not None else _memmap_of(results, file)
-            evaluated = ("estimates/idx_components" in file and
-                         np.asarray(file["estimates/idx_components"][()]).dtype.kind in "iu")
+            evaluated = accepted_components(file) is not None
     except OSError as err:
         raise CaimanImportError(f"{results}: not an HDF5 file written by CaImAn's "
                                 f"cnm.save ({err})") from None
