@@ -143,6 +143,11 @@ def test_bad_caiman_results_are_refused_and_insert_nothing(pipeline, tmp_path, s
     np.save(tmp_path / "shifts.npy", np.zeros((3, 2)))
     with pytest.raises(CaimanImportError, match=r"expected \(\d+, 2\) finite"):
         import_caiman(pipeline, good, key, shifts=tmp_path / "shifts.npy")
+    unnamed = _write_cnmf(tmp_path / "unnamed.hdf5", (height, width), [(5, 5)], [0], mmap)
+    with h5py.File(unnamed, "a") as file:
+        del file["mmap_file"]
+    with pytest.raises(CaimanImportError, match="names no mmap_file; give .* with --movie"):
+        import_caiman(pipeline, unnamed, key)
     (tmp_path / "text.hdf5").write_text("not hdf5")
     with pytest.raises(CaimanImportError, match="not an HDF5 file written by CaImAn"):
         import_caiman(pipeline, tmp_path / "text.hdf5", key)

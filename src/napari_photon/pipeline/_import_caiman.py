@@ -72,7 +72,7 @@ def _memmap_of(results: Path, file: Any) -> Path:
     """The memmap the results name (``mmap_file``), or the file of that name beside them."""
     if "mmap_file" not in file:
         raise CaimanImportError(f"{results} names no mmap_file; give the registered movie "
-                                "(CaImAn's .mmap) with movie=")
+                                "(CaImAn's .mmap) with --movie (movie= from Python)")
     value = file["mmap_file"][()]
     named = Path(value.decode() if isinstance(value, bytes) else str(value))
     return named if named.exists() else results.parent / named.name
