@@ -191,21 +191,10 @@ def ensure_parameter_set(
         )
         if same_rest and _canonical(existing.params) == wanted:
             return existing
-    if len(table.primary_key) != 1:
-        raise ValueError(f"{table.__class__.__name__} needs one primary key attribute")
-    from datajoint.errors import DuplicateError
+    from ..pipeline._parameter_ids import insert_with_next_id
 
-    (id_name,) = table.primary_key
-    for _attempt in range(5):  # someone else may take the next id between read and insert
-        ids = [s.key[id_name] for s in parameter_sets(table)]
-        new_id = max(ids, default=0) + 1
-        row = {**secondary, id_name: new_id, column: dict(params)}
-        if "description" in table.heading.names:
-            row["description"] = description[:255]
-        try:
-            table.insert1(row)
-        except DuplicateError:
-            continue
-        key = {id_name: new_id}
-        return ParameterSet(key=key, params=dict(params), row=(table & key).fetch1())
-    raise RuntimeError(f"could not add a row to {table.__class__.__name__}: ids keep colliding")
+    row = {**secondary, column: dict(params)}
+    if "description" in table.heading.names:
+        row["description"] = description[:255]
+    key = insert_with_next_id(table, row)
+    return ParameterSet(key=key, params=dict(params), row=(table & key).fetch1())

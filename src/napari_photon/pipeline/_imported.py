@@ -18,6 +18,7 @@ import numpy as np
 
 from ..calibration import Calibration
 from ..storage import Calibrated, remove_on_failure, write_options
+from ._parameter_ids import insert_with_next_id
 from ._progress import stage
 
 __all__ = ["insert_imported", "recording_to_import"]
@@ -31,21 +32,16 @@ def recording_to_import(pipeline: Any, recording_key: dict, error: type[Exceptio
     return rows.fetch1()
 
 
-def _next_id(table: Any, field: str) -> int:
-    return max((int(row[field]) for row in table.proj().to_dicts()), default=0) + 1
-
-
 def _parameter_set(table: Any, field: str, tool: str, source: Path) -> int:
     """The ``imported`` parameter set of ``source``, made the first time."""
     description = f"{tool} import: {source}"[:255]
     found = (table & {"method": "imported", "description": description}).proj().to_dicts()
     if found:
         return int(found[0][field])
-    new = _next_id(table(), field)
-    table.insert1({field: new, "method": "imported",
-                   "params": {"imported_from": tool, "folder": str(source)},
-                   "description": description})
-    return new
+    key = insert_with_next_id(table(), {"method": "imported",
+                                         "params": {"imported_from": tool, "folder": str(source)},
+                                         "description": description})
+    return int(key[field])
 
 
 def insert_imported(pipeline: Any, recording: dict, *, tool: str, source: Path,
