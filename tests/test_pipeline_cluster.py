@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from conftest import tiff_session
 
 from napari_photon import motion
 
+REAL_MOVIE = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-2p-movie.zarr"
 MOVIE = {"n_frames": 96, "shape": (64, 64), "n_neurons": 4, "max_shift": 3, "seed": 11}
 
 
@@ -50,9 +52,9 @@ def test_an_address_without_a_scheduler_is_a_clear_error():
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
-    with pytest.raises(ValueError, match=f"no Dask scheduler answered at '{address}'"):
-        with using_cluster(address, timeout=2):
-            pass
+    with (pytest.raises(ValueError, match=f"no Dask scheduler answered at '{address}'"),
+          using_cluster(address, timeout=2)):
+        pass
 
 
 def test_a_worker_given_an_unreachable_scheduler_says_so(pipeline, capsys):
@@ -137,3 +139,22 @@ def test_summary_images_and_the_sparse_pass_on_the_cluster_equal_threads(
                              client=process_cluster)
     alone = rois.detect_rois(photons, method="sparse", frames_per_chunk=16)
     np.testing.assert_array_equal(found.masks, alone.masks)
+
+
+@pytest.mark.parametrize("method", ["sparse", "correlation"])
+def test_the_real_movie_gives_the_same_rois_on_the_cluster(process_cluster, method):
+    """Data no simulator made, read by the cluster's own process: the real movie is an
+    ``anscombe-v1`` zarr, whose codec the worker registers when it unpickles the movie."""
+    from napari_photon import rois
+    from napari_photon.storage import open_movie
+
+    if not REAL_MOVIE.is_dir():
+        pytest.skip(f"shared real movie not found at {REAL_MOVIE} (shared/data is absent)")
+    movie = open_movie(REAL_MOVIE)
+    alone = rois.detect_rois(movie, method=method, frames_per_chunk=movie.frames_per_chunk)
+    found = rois.detect_rois(movie, method=method, frames_per_chunk=movie.frames_per_chunk,
+                             client=process_cluster)
+    assert len(alone.masks) > 0
+    np.testing.assert_array_equal(found.masks, alone.masks)
+    np.testing.assert_allclose(found.images.correlation, alone.images.correlation,
+                               atol=1e-5)

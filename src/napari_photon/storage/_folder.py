@@ -70,17 +70,34 @@ def legacy_calibration(zarray: dict) -> Calibration:
     raise NotAPhotonZarr(f"no {LEGACY_CODEC_ID} codec in this zarr v2 array")
 
 
-def _open_legacy(folder: Path) -> PhotonMovie:
-    import anscombe_transform  # noqa: F401  (registers the anscombe-v1 codec with numcodecs)
+class _LegacyStabilize:
+    """Digitizer levels of an ``anscombe-v1`` movie to stabilized values.
 
-    zarray = json.loads((folder / ".zarray").read_text())
-    calibration = legacy_calibration(zarray)
+    Pickled by its calibration: unpickling (on a dask.distributed worker, which reopens the
+    zarr itself) registers the ``anscombe-v1`` codec first, as opening the movie here did.
+    """
 
-    def stabilize(levels: np.ndarray) -> np.ndarray:
+    def __init__(self, calibration: Calibration) -> None:
+        self.calibration = calibration
+
+    def __call__(self, levels: np.ndarray) -> np.ndarray:
         return generalized_anscombe(
-            levels, gain=calibration.gain, offset=calibration.zero_level, sigma=0.0
+            levels, gain=self.calibration.gain, offset=self.calibration.zero_level, sigma=0.0
         )
 
+    def __reduce__(self) -> tuple:
+        return (_legacy_stabilize, (self.calibration,))
+
+
+def _legacy_stabilize(calibration: Calibration) -> _LegacyStabilize:
+    import anscombe_transform  # noqa: F401  (registers the anscombe-v1 codec with numcodecs)
+
+    return _LegacyStabilize(calibration)
+
+
+def _open_legacy(folder: Path) -> PhotonMovie:
+    zarray = json.loads((folder / ".zarray").read_text())
+    calibration = legacy_calibration(zarray)
     metadata = {
         "shape": zarray["shape"],
         "calibration": calibration.to_dict(),
@@ -88,4 +105,5 @@ def _open_legacy(folder: Path) -> PhotonMovie:
         "frames_per_shard": zarray["chunks"][0],
         "codec": LEGACY_CODEC_ID,
     }
-    return PhotonMovie(ZarrLocation.local(folder), metadata, transform=stabilize)
+    return PhotonMovie(ZarrLocation.local(folder), metadata,
+                       transform=_legacy_stabilize(calibration))
