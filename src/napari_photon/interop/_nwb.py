@@ -294,12 +294,6 @@ def _add_processing(pipeline: Any, key: dict, nwbfile: Any, plane: Any, rate: fl
                 f"{curation['curator']} ({curation['note'] or 'no note'}); roi_id i is row i",
                 np.stack([np.asarray(r["mask"], bool) for r in rois]), columns,
                 (pipeline.CuratedTrace & curation).to_dicts(order_by="roi_id"))
-    if fluorescence.roi_response_series:
-        ophys.add(fluorescence)
-    if dff.roi_response_series:
-        ophys.add(dff)
-    if deconvolved.roi_response_series:
-        ophys.add(deconvolved)
 
 
 def _add_events(deconvolved: Any, segment: Any, suffix: str, events: list[dict],
@@ -320,9 +314,12 @@ def _add_series(segment: Any, suffix: str, rows: list[dict], rate: float,
     column some row lacks is left out."""
     region = segment.create_roi_table_region(
         region=[r["roi_id"] for r in rows], description=f"ROIs of {suffix}")
+    ophys = segment.parent.parent  # ImageSegmentation's processing module
     for container, name, column, unit, text in specs:
         if any(r[column] is None for r in rows):
             continue
+        if container.parent is None:  # in the module before its series link the ROI table
+            ophys.add(container)
         values = np.stack([np.asarray(r[column], np.float32) for r in rows], axis=1)
         container.create_roi_response_series(name=name, data=values, rois=region,
                                              unit=unit, rate=rate, starting_time=0.0,
