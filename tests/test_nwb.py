@@ -5,10 +5,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pynwb
 import pytest
 from conftest import tiff_session
-
-import pynwb
 
 from napari_photon.cli import main
 from napari_photon.interop import NwbExportError, export_recording

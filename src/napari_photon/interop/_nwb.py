@@ -161,10 +161,10 @@ def export_recording(pipeline: Any, key: dict, path: str | Path, *, units: str =
         recording without a calibration.
     """
     try:
+        from hdmf.backends.hdf5.h5_utils import H5DataIO
         from pynwb import NWBHDF5IO, NWBFile, TimeSeries
         from pynwb.file import Subject
         from pynwb.ophys import OpticalChannel, TwoPhotonSeries
-        from hdmf.backends.hdf5.h5_utils import H5DataIO
     except ImportError as err:  # pragma: no cover - the nwb extra is in the test extra
         raise NwbExportError(
             f"NWB export needs pynwb: pip install 'napari-photon[nwb]' ({err})") from None
