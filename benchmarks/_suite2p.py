@@ -306,6 +306,61 @@ def detect(movie: np.ndarray, *, diameter: float = 12.0, tau: float = 1.0,
     return variants["soma_crop" if soma_crop else "all_pixels"], seconds
 
 
+_RUN_FOLDER = textwrap.dedent(
+    """
+    import json, sys, time, logging
+    import torch
+    torch.set_num_threads(int(sys.argv[2]))
+    import suite2p
+    logging.disable(logging.INFO)
+    job = json.loads(open(sys.argv[1]).read())
+    db = suite2p.default_db()
+    db.update(data_path=[job["folder"]], save_path0=job["save_path0"], nplanes=1,
+              nchannels=1)
+    settings = suite2p.default_settings()
+    settings.update(torch_device="cpu", fs=job["fs"], tau=job["tau"],
+                    diameter=job["diameter"])
+    t0 = time.perf_counter()
+    suite2p.run_s2p(db=db, settings=settings)
+    print(json.dumps({"seconds": time.perf_counter() - t0}))
+    """
+)
+
+
+def run_folder(folder: Path, save_path0: Path, *, fs: float = 30.0, tau: float = 1.0,
+               diameter: float = 12.0, threads: int | None = None,
+               timeout: float | None = 3600) -> tuple[Path, float]:
+    """suite2p's whole pipeline (``run_s2p``: registration, detection, extraction,
+    classification, deconvolution) on the TIFFs of ``folder``, with its default settings
+    but these; its results go to ``save_path0/suite2p/plane0``, as a lab's would.
+
+    Returns
+    -------
+    plane0 : Path
+    seconds : float
+        Time of the ``run_s2p`` call.
+    """
+    if not available():
+        raise RuntimeError(f"suite2p is not available: {reason}")
+    with tempfile.TemporaryDirectory(prefix="suite2p-run-") as tmp:
+        job = Path(tmp) / "job.json"
+        job.write_text(json.dumps({"folder": str(folder), "save_path0": str(save_path0),
+                                   "fs": float(fs), "tau": float(tau),
+                                   "diameter": [float(diameter)] * 2}))
+        script = Path(tmp) / "run.py"
+        script.write_text(_RUN_FOLDER)
+        env = dict(os.environ, PYTHONWARNINGS="ignore", MPLBACKEND="Agg",
+                   MPLCONFIGDIR=str(Path(tmp) / "mpl"))
+        proc = subprocess.run([str(_python()), str(script), str(job),
+                               str(threads or os.cpu_count() or 1)], capture_output=True,
+                              text=True, timeout=timeout, env=env, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"suite2p run_s2p failed (exit {proc.returncode}):\n{tail}")
+    seconds = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
+    return Path(save_path0) / "suite2p" / "plane0", float(seconds)
+
+
 if __name__ == "__main__":  # python benchmarks/_suite2p.py [setup|check]
     command = sys.argv[1] if len(sys.argv) > 1 else "check"
     ok = setup(Path(sys.argv[2]) if len(sys.argv) > 2 else None) if command == "setup" \
