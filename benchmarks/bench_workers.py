@@ -10,9 +10,10 @@ Run from the repository root::
 A fresh home with its embedded PostgreSQL server; for each worker count N a schema of its
 own holds the same ``--recordings`` synthetic recordings (imported untimed). Then N
 ``napari-photon worker`` processes (``--threads cores/N`` each, so N workers share the
-cores instead of each starting a pool per core) make ``MotionCorrected``, ``ROI`` and
-``Trace`` of every recording, keys reserved in DataJoint's jobs table. Timed: from
-launching the workers until every key is made (the parent polls the tables).
+cores instead of each starting a pool per core; ``--threads K``: K each, whatever N) make
+``MotionCorrected``, ``ROI`` and ``Trace`` of every recording, keys reserved in
+DataJoint's jobs table. Timed: from launching the workers until the last key's line
+(read from the workers' output as it comes, then checked against the tables).
 
 Printed per N: wall time, rows made per second (a Trace row per ROI), speed-up against one worker measured in the
 same run (the baseline) and efficiency (speed-up / N); and "launch to first make": from
@@ -36,7 +37,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _report import header, load, machine, table  # noqa: E402
+from _report import header, load, machine, table
 
 TABLES = ("MotionCorrected", "ROI", "Trace")
 
@@ -73,39 +74,61 @@ def _done(pipeline, keys) -> bool:
     return True
 
 
-def _run(schema: str, pipeline, keys, n_workers: int, cores: int) -> tuple[float, list]:
-    threads = max(1, cores // n_workers)
+def _run(schema: str, pipeline, keys, n_workers: int, threads: int) -> tuple[float, list]:
+    """Launch ``n_workers`` workers; the wall time until they have printed a line for every
+    key (read as they come, nothing polled: on two cores a polling parent takes CPU from the
+    workers), checked against the tables afterwards; and each worker's launch to first
+    make."""
     args = ["worker", "--schema", schema, "--poll", "0.2", "--threads", str(threads)]
     for name in TABLES:
         args += ["--table", name]
     env = {**os.environ, "MPLBACKEND": "Agg"}
     env.pop("DISPLAY", None)
+    expected = len(keys) * len(TABLES)  # one Trace key per ROI set
+    made: list[float] = []
+    failed: list[str] = []
+    firsts: list[float] = []
+    all_made = threading.Event()
+    lock = threading.Lock()
     launched = time.monotonic()
     workers = [subprocess.Popen([sys.executable, "-m", "napari_photon.cli", *args], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                for _ in range(n_workers)]
-    firsts: list[float] = []
 
     def read(worker: subprocess.Popen) -> None:
+        first = True
         for line in worker.stdout:
             words = line.split()
-            if len(words) >= 4 and words[-1] == "s" and words[-3] == "done" and not reading[worker]:
-                reading[worker] = True
-                firsts.append(time.monotonic() - launched - float(words[-2]))
+            if len(words) < 4 or words[-1] != "s" or words[-3] not in ("done", "error"):
+                continue
+            now = time.monotonic()
+            with lock:
+                if words[-3] == "error":
+                    failed.append(line.strip())
+                made.append(now)
+                if first:
+                    firsts.append(now - launched - float(words[-2]))
+                    first = False
+                if failed or len(made) >= expected:
+                    all_made.set()
+        all_made.set()  # a worker that exits early ends the wait too
 
-    reading = {w: False for w in workers}
     readers = [threading.Thread(target=read, args=(w,), daemon=True) for w in workers]
     for reader in readers:
         reader.start()
     try:
-        while not _done(pipeline, keys):
-            time.sleep(0.1)
-        wall = time.monotonic() - launched
+        if not all_made.wait(timeout=3600):
+            raise RuntimeError("the workers did not finish within an hour")
+        wall = (made[-1] if made else time.monotonic()) - launched
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
         for worker in workers:
             worker.wait(timeout=120)
+    if failed:
+        raise RuntimeError(f"a key failed: {failed[0]}")
+    if not _done(pipeline, keys):
+        raise RuntimeError(f"{len(made)} key lines of {expected}, and keys are missing")
     return wall, firsts
 
 
@@ -116,6 +139,9 @@ def main() -> int:
     ap.add_argument("--recordings", type=int, default=8)
     ap.add_argument("--frames", type=int, default=1000)
     ap.add_argument("--size", type=int, default=192)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads of every worker (default: cores / N, so N workers "
+                         "share the cores); 1 measures how workers alone scale")
     args = ap.parse_args()
     warnings.filterwarnings("ignore", message="No datajoint.json found")
     home = Path(tempfile.mkdtemp(prefix="napari-photon-bench-workers-"))
@@ -134,11 +160,12 @@ def main() -> int:
             schema = f"bench_workers_{n}"
             chosen = pipeline.activate(schema)
             keys = _prepare(chosen, args.recordings, args.frames, args.size)
-            wall, firsts = _run(schema, chosen, keys, n, cores)
+            threads = args.threads or max(1, cores // n)
+            wall, firsts = _run(schema, chosen, keys, n, threads)
             n_keys = sum(len(chosen.table(t) & keys) for t in TABLES)
             baseline = baseline or (wall if n == 1 else None)
             speedup = baseline / wall if baseline else float("nan")
-            rows.append([n, f"{max(1, cores // n)}", f"{wall:.1f} s", f"{n_keys / wall:.2f}",
+            rows.append([n, threads, f"{wall:.1f} s", f"{n_keys / wall:.2f}",
                          f"{speedup:.2f}x", f"{speedup / n:.0%}",
                          f"{statistics.median(firsts):.2f} s" if firsts else "-"])
             print(f"  {n} worker(s): {wall:.1f} s", flush=True)
