@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from napari_photon import motion, synthetic
-from napari_photon._frames import FrameSource, index_frames
+from napari_photon._frames import WORK_FRAMES, FrameSource, index_frames, work_frames
 from napari_photon.io import TiffMovie
 from napari_photon.storage import open_movie, save_movie, write_options
 
@@ -133,3 +133,14 @@ def test_tiff_pages_reshaped_into_volumes_index_like_numpy():
     pages = _Reshaped(volumes.reshape(12, 4, 5), volumes.shape)
     for index in (3, slice(1, 4), (slice(1, 4), 1), (Ellipsis, 2), slice(None, None, 2)):
         np.testing.assert_array_equal(pages[index], volumes[index])
+
+
+@pytest.mark.parametrize(("per_shard", "expected"), [
+    (455, 57), (256, 64), (64, 64), (65, 33), (10, 10), (1, 1), (None, WORK_FRAMES)])
+def test_work_frames_splits_a_shard_evenly_into_blocks_of_at_most_64(per_shard, expected):
+    step = work_frames(per_shard)
+    assert step == expected and 1 <= step <= WORK_FRAMES
+    if per_shard:  # as few blocks per shard as the cap allows, nearly equal in size
+        parts = -(-per_shard // step)
+        assert parts == -(-per_shard // WORK_FRAMES)
+        assert per_shard - (parts - 1) * step >= step - parts

@@ -9,6 +9,7 @@ import pytest
 
 from napari_photon import rois, synthetic
 from napari_photon.evaluation import match_rois
+from napari_photon.storage import open_movie, save_movie, write_options
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +96,23 @@ def test_progress_reaches_total(small):
                      progress=lambda done, total: calls.append((done, total)))
     # three passes of 4 blocks: summary images, the binned movie, then traces
     assert calls[-1] == (300, 300) and len(calls) == 12
+
+
+def test_a_stored_movie_is_worked_on_in_blocks_smaller_than_its_shards(small, tmp_path):
+    """One shard of 200 frames is four blocks of work per pass (threads share them), and
+    the masks are those found reading the shard whole."""
+    path = tmp_path / "one_shard.zarr"
+    with write_options(chunk_budget=200 * 4 * 128 * 128):
+        save_movie(path, small.movie[:200])
+    stored = open_movie(path)
+    assert stored.frames_per_chunk == 200
+    calls = []
+    by_blocks = rois.detect_rois(stored, method="activity",
+                                 progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (400, 400) and len(calls) == 8  # two passes of 4 blocks of 50
+    whole = rois.detect_rois(stored, method="activity", frames_per_chunk=200)
+    np.testing.assert_array_equal(by_blocks.masks, whole.masks)
+    np.testing.assert_array_equal(by_blocks.metrics["snr"], whole.metrics["snr"])
 
 
 def test_photon_movie_input(small, found, tmp_path):

@@ -85,8 +85,10 @@ def test_streaming_equals_in_memory(small):
     streamed = traces.extract_all(small.movie, small.masks, frames_per_chunk=17,
                                   progress=lambda d, t: calls.append((d, t)))
     for name in ("fluorescence", "neuropil", "dff", "baseline"):
-        np.testing.assert_allclose(getattr(streamed, name), getattr(whole, name),
-                                   rtol=1e-5, atol=1e-6, err_msg=name)
+        # bit for bit: the pipeline reads a stored movie in blocks of work smaller than its
+        # shards, and a Trace row must not depend on how the frames were cut
+        np.testing.assert_array_equal(getattr(streamed, name), getattr(whole, name),
+                                      err_msg=name)
     assert calls[-1] == (300, 300) and len(calls) == 18
 
 

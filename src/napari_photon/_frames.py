@@ -28,17 +28,21 @@ import numpy as np
 __all__ = [
     "BLOCK_BYTES",
     "VIEW_FRAMES",
+    "WORK_FRAMES",
     "FrameSource",
     "Frames",
     "frames_per_block",
     "index_frames",
     "lazy_frames",
+    "work_frames",
 ]
 
 #: Frames per dask chunk of a plain ``to_dask()``: what a viewer shows at once.
 VIEW_FRAMES = 1
 #: Bytes of float32 values in one block of sequential processing (and one stored shard).
 BLOCK_BYTES = 64 * 2**20
+#: Frames one block of work of a pass over a movie holds, at most (a 512 x 512 shard).
+WORK_FRAMES = 64
 
 
 @runtime_checkable
@@ -135,6 +139,21 @@ class Frames:
 def frames_per_block(frame_shape: tuple[int, ...], budget: int = BLOCK_BYTES) -> int:
     """Frames whose float32 values fit ``budget`` bytes (at least one)."""
     return max(1, budget // (4 * math.prod(frame_shape)))
+
+
+def work_frames(frames_per_chunk: int | None) -> int:
+    """Frames per block of work for a pass over a movie read in blocks of
+    ``frames_per_chunk`` frames: that block split evenly into parts of at most
+    :data:`WORK_FRAMES` frames (:data:`WORK_FRAMES` when None).
+
+    A stored shard is sized in bytes (:data:`BLOCK_BYTES`), so small frames make few, long
+    shards: 1,000 frames of 192 x 192 are three shards of 455, which as blocks of work
+    would keep three threads busy however many cores there are, each block 67 MB. Frames
+    are stored one per chunk inside a shard, so a part of a shard reads only its frames.
+    """
+    per = max(1, int(frames_per_chunk or WORK_FRAMES))
+    parts = -(-per // WORK_FRAMES)
+    return -(-per // parts)
 
 
 def index_frames(source: Any, read: Callable[[int, int], np.ndarray], index: Any

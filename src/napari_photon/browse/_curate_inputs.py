@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .._frames import work_frames
+
 __all__ = ["TRACE_NAMES", "CurationInputs", "TraceStore", "curation_versions", "load_curation"]
 
 #: the traces stored per ROI (Trace, CuratedTrace)
@@ -65,7 +67,7 @@ class TraceStore:
         mask = np.zeros(self.shape, dtype=bool)
         mask.flat[pixels] = True
         result = traces.extract_all(self.photons, mask[None],
-                                    frames_per_chunk=self.frames_per_chunk)
+                                    frames_per_chunk=work_frames(self.frames_per_chunk))
         found = {name: getattr(result, name)[0] for name in TRACE_NAMES}
         found["metrics"] = {k: float(v[0]) for k, v in traces.trace_metrics(result).items()}
         self._computed[digest] = found

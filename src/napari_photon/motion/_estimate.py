@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._blocks import ProgressCallback, blocks, run_blocks
+from .._frames import work_frames
 from . import _engine as E
 from ._blas import single_threaded_blas
 from ._reference import build_reference
@@ -122,7 +123,8 @@ def estimate_motion(
 
     The reference is built first from ``reference_frames`` frames (evenly spread runs,
     registered to their own average ``iterations`` times); then every frame is read once,
-    block by block (``frames_per_chunk``, default: the stored shard), in parallel.
+    block by block (``frames_per_chunk``, default: the stored shard in blocks of at most
+    64 frames, :func:`~napari_photon._frames.work_frames`), in parallel.
 
     Parameters
     ----------
@@ -160,7 +162,7 @@ tile_temporal_sigma, order : optional
         whiten=whiten, highpass=highpass, binning=binning, tile_outlier=tile_outlier, tile_smoothing=tile_smoothing,
         tile_passes=tile_passes, tile_temporal_sigma=tile_temporal_sigma,
         order=order, qc_margin=qc_margin)
-    per = int(frames_per_chunk or default_chunk(movie))
+    per = int(frames_per_chunk or work_frames(default_chunk(movie)))
     with single_threaded_blas():
         if reference is None:
             reference, _ = build_reference(movie, settings, block=per)

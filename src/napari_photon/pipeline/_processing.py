@@ -13,6 +13,7 @@ import datajoint as dj
 import numpy as np
 
 from .. import motion, rois, traces
+from .._frames import work_frames
 from ..storage import DryRunTable, PhotonTable, Stabilized, remove_on_failure, write_options
 from ._cluster import cluster_client
 from ._progress import cancel_check, stage
@@ -45,7 +46,7 @@ def trace_rows(
     result = traces.extract_all(
         corrected.photons("algebraic"),
         masks,
-        frames_per_chunk=corrected.frames_per_chunk,
+        frames_per_chunk=work_frames(corrected.frames_per_chunk),
         progress=stage("traces"),
         client=cluster_client(),
     )
@@ -128,7 +129,7 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
                 raw,
                 method=method,
                 **params,
-                frames_per_chunk=raw.frames_per_chunk,
+                frames_per_chunk=work_frames(raw.frames_per_chunk),
                 progress=stage("motion estimation"),
                 client=cluster_client(),
             )
@@ -198,7 +199,7 @@ def declare_processing(schema: dj.Schema, upstream: dict[str, type], movie: str)
                 corrected,
                 method=method,
                 **params,
-                frames_per_chunk=corrected.frames_per_chunk,
+                frames_per_chunk=work_frames(corrected.frames_per_chunk),
                 progress=stage("ROI detection"),
                 client=cluster_client(),
             )

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from .._frames import work_frames
 from ._anatomical import anatomical_rois
 from ._correlation_method import detect
 from ._metrics import roi_metrics
@@ -175,7 +176,8 @@ def detect_rois(
     units : {"auto", "photons", "stabilized"}
         See :func:`summary_images`.
     frames_per_chunk : int, optional
-        Default: the movie's ``frames_per_chunk`` attribute, else 64.
+        Default: the movie's ``frames_per_chunk`` attribute (a stored shard) split into
+        blocks of at most 64 frames (:func:`~napari_photon._frames.work_frames`).
     progress : callable(done, total), optional
         Frames done over all passes (``total`` = frames x passes).
     radius, max_size, mask_fraction, activity_bin_frames, highpass_sigma, temporal_window,
@@ -213,7 +215,7 @@ def detect_rois(
     sparse = SparseSettings(**{k: params[k] for k in SPARSE_SETTINGS})
     method = method_used
     if frames_per_chunk is None:
-        frames_per_chunk = int(getattr(movie, "frames_per_chunk", 64) or 64)
+        frames_per_chunk = work_frames(getattr(movie, "frames_per_chunk", None))
     n_passes = int(images is None) + int(bool(traces)) + int(method == "sparse")
     n_frames = len(movie) if movie is not None else images.n_frames
 
