@@ -36,3 +36,18 @@ def test_native_type_warnings_of_the_design_document_are_dropped():
 
     assert not design_document_types(record("Native type 'int' is used in ..."))
     assert design_document_types(record("Native type 'blob' is used in ..."))
+
+
+def test_declaring_jobs_tables_says_nothing_of_the_design_documents_types(pipeline, caplog):
+    """A jobs table copies its table's key as the server spells it (PostgreSQL's
+    ``integer``): a worker's first pass printed a dozen native-type warnings."""
+    from napari_photon.pipeline._counts import jobs_table
+
+    tables = [pipeline.table(name) for name in ("MotionCorrected", "ROI", "Trace")]
+    assert pipeline.schema.jobs == []  # none declared yet (a schema of this module's own)
+    with caplog.at_level(logging.WARNING, logger="datajoint"):
+        for table in tables:
+            assert jobs_table(table).is_declared
+    native = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Native")]
+    assert native == []
+    assert logging.getLogger("datajoint").filters.count(design_document_types) == 0

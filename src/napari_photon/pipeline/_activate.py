@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Any
 
 import datajoint as dj
 
-from ._log_filters import design_document_types, once_per_roi_set_table
+from ._log_filters import design_document_types_quiet, once_per_roi_set_table
 from ._pipeline import Pipeline
 
 DEFAULT_SCHEMA = "calcium_imaging"
@@ -68,12 +67,8 @@ def activate(
     with _lock:
         pipeline = _pipelines.get(key)
         if pipeline is None:
-            quiet = logging.getLogger("datajoint")
-            quiet.addFilter(design_document_types)
-            try:
+            with design_document_types_quiet():
                 pipeline = Pipeline(dj.Schema(schema_name, connection=connection), store)
-            finally:
-                quiet.removeFilter(design_document_types)
             _pipelines[key] = pipeline
         _active = pipeline
     return pipeline

@@ -19,6 +19,8 @@ from typing import Any
 
 import datajoint as dj
 
+from ._log_filters import design_document_types_quiet
+
 __all__ = [
     "FailedKey",
     "TableCounts",
@@ -141,12 +143,12 @@ def jobs_table(table: Any, timeout: float = 30.0) -> Any:
     ``timeout`` seconds, for the other's table."""
     with _DECLARE_LOCK:
         try:
-            return table.jobs
+            return _declared(table)
         except Exception:
             deadline = time.monotonic() + timeout
             while True:
                 try:
-                    jobs = table.jobs
+                    jobs = _declared(table)
                     if jobs.is_declared:
                         return jobs
                 except Exception:
@@ -155,6 +157,16 @@ def jobs_table(table: Any, timeout: float = 30.0) -> Any:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
+
+
+def _declared(table: Any) -> Any:
+    """``table.jobs``, declared on the server: DataJoint declares it at first access and
+    warns about the key's types as the server spells them (PostgreSQL's ``integer``)."""
+    with design_document_types_quiet():
+        jobs = table.jobs
+        if not jobs.is_declared:
+            jobs.declare()
+    return jobs
 
 
 def _open_jobs(table: Any, restrictions: Sequence[Any]) -> Any:

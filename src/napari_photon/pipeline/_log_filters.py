@@ -4,18 +4,33 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["design_document_types", "once_per_roi_set_table"]
+__all__ = ["design_document_types", "design_document_types_quiet", "once_per_roi_set_table"]
 
 _PER_ROI_SET = "Ignoring non-FK primary key attribute 'roi_id'"
 
 
 def design_document_types(record: logging.LogRecord) -> bool:
     """Keep DataJoint's warning about native types for every table but ours: the design
-    document fixes ``int`` and ``float``, so the warning tells our users nothing. (Added
-    while the pipeline's tables are declared, removed after.)"""
+    document fixes ``int`` and ``float``, so the warning tells our users nothing. A jobs
+    table copies its table's key with the server's own spelling (PostgreSQL's
+    ``integer``), hence the prefix. (Added while the pipeline's tables and their jobs
+    tables are declared, removed after: :func:`design_document_types_quiet`.)"""
     message = record.getMessage()
-    return not message.startswith(("Native type 'int'", "Native type 'float'"))
+    return not message.startswith(("Native type 'int", "Native type 'float'"))
+
+
+@contextmanager
+def design_document_types_quiet() -> Iterator[None]:
+    """Drop the native-type warnings of :func:`design_document_types` inside the block."""
+    logger = logging.getLogger("datajoint")
+    logger.addFilter(design_document_types)
+    try:
+        yield
+    finally:
+        logger.removeFilter(design_document_types)
 
 
 class _OncePerTable(logging.Filter):
