@@ -18,7 +18,10 @@ DataJoint's jobs table. Timed: from launching the workers until the last key's l
 Printed per N: wall time, rows made per second (a Trace row per ROI), speed-up against one worker measured in the
 same run (the baseline) and efficiency (speed-up / N); and "launch to first make": from
 a worker's launch to the start of its first make (its first key line's arrival minus that
-key's own seconds): imports, connecting, reserving.
+key's own seconds): imports, connecting, reserving; and "cores busy": the machine's busy
+CPU time over the wall time (every process: the workers, the database server, this one),
+which bounds what more workers can add: one worker that keeps 1.2 of 2 cores busy leaves
+2 / 1.2 = 1.67x for two.
 """
 
 from __future__ import annotations
@@ -74,7 +77,19 @@ def _done(pipeline, keys) -> bool:
     return True
 
 
-def _run(schema: str, pipeline, keys, n_workers: int, threads: int) -> tuple[float, list]:
+def _busy_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy (Linux's /proc/stat), or None."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    ticks = [int(f) for f in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle and iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _run(schema: str, pipeline, keys, n_workers: int, threads: int
+         ) -> tuple[float, list, float | None]:
     """Launch ``n_workers`` workers; the wall time until they have printed a line for every
     key (read as they come, nothing polled: on two cores a polling parent takes CPU from the
     workers), checked against the tables afterwards; and each worker's launch to first
@@ -90,6 +105,7 @@ def _run(schema: str, pipeline, keys, n_workers: int, threads: int) -> tuple[flo
     firsts: list[float] = []
     all_made = threading.Event()
     lock = threading.Lock()
+    busy_before = _busy_seconds()
     launched = time.monotonic()
     workers = [subprocess.Popen([sys.executable, "-m", "napari_photon.cli", *args], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -120,6 +136,7 @@ def _run(schema: str, pipeline, keys, n_workers: int, threads: int) -> tuple[flo
         if not all_made.wait(timeout=3600):
             raise RuntimeError("the workers did not finish within an hour")
         wall = (made[-1] if made else time.monotonic()) - launched
+        busy_after, busy_at = _busy_seconds(), time.monotonic()
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
@@ -129,7 +146,9 @@ def _run(schema: str, pipeline, keys, n_workers: int, threads: int) -> tuple[flo
         raise RuntimeError(f"a key failed: {failed[0]}")
     if not _done(pipeline, keys):
         raise RuntimeError(f"{len(made)} key lines of {expected}, and keys are missing")
-    return wall, firsts
+    cores_busy = (None if busy_before is None or busy_after is None
+                  else (busy_after - busy_before) / (busy_at - launched))
+    return wall, firsts, cores_busy
 
 
 def main() -> int:
@@ -161,20 +180,21 @@ def main() -> int:
             chosen = pipeline.activate(schema)
             keys = _prepare(chosen, args.recordings, args.frames, args.size)
             threads = args.threads or max(1, cores // n)
-            wall, firsts = _run(schema, chosen, keys, n, threads)
+            wall, firsts, cores_busy = _run(schema, chosen, keys, n, threads)
             n_keys = sum(len(chosen.table(t) & keys) for t in TABLES)
             baseline = baseline or (wall if n == 1 else None)
             speedup = baseline / wall if baseline else float("nan")
             rows.append([n, threads, f"{wall:.1f} s", f"{n_keys / wall:.2f}",
                          f"{speedup:.2f}x", f"{speedup / n:.0%}",
-                         f"{statistics.median(firsts):.2f} s" if firsts else "-"])
+                         f"{statistics.median(firsts):.2f} s" if firsts else "-",
+                         f"{cores_busy:.2f}" if cores_busy is not None else "-"])
             print(f"  {n} worker(s): {wall:.1f} s", flush=True)
     finally:
         db.EmbeddedPostgres(home).stop()
         shutil.rmtree(home, ignore_errors=True)
     print()
     print(table(rows, ["workers", "threads each", "wall", "rows/s", "speed-up",
-                       "efficiency", "launch to first make"]))
+                       "efficiency", "launch to first make", "cores busy"]))
     print("speed-up: against 1 worker in this run (baseline); a timing, not a test")
     return 0
 
