@@ -191,3 +191,19 @@ def test_empty_movie_finds_nothing():
     result = rois.detect_rois(movie)
     assert len(result) <= 1  # noise alone
     assert result.masks.shape[1:] == (64, 64)
+
+
+@pytest.mark.parametrize("bin_frames", [1, 3])
+def test_summary_images_do_not_depend_on_the_threads(small, monkeypatch, bin_frames):
+    movie = small.movie[:150]
+    images = []
+    for threads in (1, 3):
+        monkeypatch.setenv("NAPARI_PHOTON_THREADS", str(threads))
+        calls = []
+        record = calls.append
+        images.append(rois.summary_images(movie, frames_per_chunk=20, bin_frames=bin_frames,
+                                          progress=lambda d, t, record=record: record((d, t))))
+        assert calls[-1] == (150, 150) and len(calls) == 8  # blocks of 20 frames
+    for name in ("mean", "max", "std", "correlation", "activity"):
+        np.testing.assert_array_equal(getattr(images[1], name), getattr(images[0], name),
+                                      err_msg=name)

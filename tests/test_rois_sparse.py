@@ -27,7 +27,7 @@ def _transients(rng, n_frames, times, decay=15.0):
 
 def test_binned_highpass_takes_out_smooth_light_and_bleaching():
     rng = np.random.default_rng(0)
-    n, shape = 400, (64, 64)
+    n = 400
     yy, xx = np.mgrid[:64, :64]
     smooth = np.exp(-((yy - 20) ** 2 + (xx - 40) ** 2) / (2 * 25.0**2))
     wave = 1 + 0.5 * np.sin(np.arange(n) / 15.0)  # an active, smooth neuropil field
@@ -108,7 +108,7 @@ def test_sparse_rois_on_empty_movie_finds_nothing():
     rng = np.random.default_rng(3)
     movie = binned_highpass(rng.poisson(5.0, (500, 64, 64)).astype(np.float32), 100, 10,
                             12.0, 30)
-    masks, seeds, scores, footprints = sparse_rois(movie, score_threshold=0.35)
+    masks, seeds, scores, _ = sparse_rois(movie, score_threshold=0.35)
     assert masks.shape == (0, 64, 64) and seeds.shape == (0, 2) and scores.shape == (0,)
 
 
@@ -162,7 +162,7 @@ def test_the_smoothed_series_at_one_pixel_is_the_smoothed_window_there(radius):
     movie = rng.normal(size=(30, 50, 60)).astype(np.float32)
     noise = np.abs(rng.normal(1, 0.1, size=(50, 60))).astype(np.float32)
     scorer = _Scorer(movie, noise, max(0.5, radius / 2), 3.0)
-    reach = int(math.ceil(2.5 * radius))
+    reach = math.ceil(2.5 * radius)
     for at in [(0, 0), (49, 59), (25, 30), (2, 57), (48, 1)]:
         window = (slice(max(0, at[0] - reach), min(50, at[0] + reach + 1)),
                   slice(max(0, at[1] - reach), min(60, at[1] + reach + 1)))
@@ -170,3 +170,18 @@ def test_the_smoothed_series_at_one_pixel_is_the_smoothed_window_there(radius):
         np.testing.assert_allclose(scorer.smoothed_at(window, inside),
                                    scorer.smoothed(window)[:, inside[0], inside[1]],
                                    rtol=1e-5, atol=1e-6)
+
+
+def test_the_binned_movie_is_the_same_whatever_the_threads_and_blocks(monkeypatch):
+    movie = synthetic.make_movie(n_frames=400, shape=(96, 96), n_neurons=4, seed=5).movie
+    results = []
+    for threads, frames_per_chunk in ((1, 400), (1, 30), (3, 30), (2, 57)):
+        monkeypatch.setenv("NAPARI_PHOTON_THREADS", str(threads))
+        calls = []
+        record = calls.append
+        results.append(binned_highpass(movie, frames_per_chunk, 10, 12.0, 30,
+                                       progress=lambda d, t, record=record: record((d, t))))
+        assert calls[-1] == (400, 400)
+        assert [d for d, _ in calls] == sorted(d for d, _ in calls)  # in frame order
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])  # bit for bit

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["in_order", "read_ahead"]
+__all__ = ["in_order", "map_ahead", "read_ahead"]
 
 
 def in_order(pool: Executor, fn: Callable[[Any], Any], items: list, ahead: int
@@ -50,3 +50,31 @@ def read_ahead(source: Any, spans: list[tuple[int, int]],
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         yield from in_order(pool, read, spans, workers)
+
+
+def map_ahead(source: Any, spans: list[tuple[int, int]], fn: Callable[[np.ndarray], Any],
+              workers: int | None = None) -> Iterator[tuple[tuple[int, int], Any]]:
+    """``((t0, t1), fn(block))`` for each span of ``source``, in order: the blocks read as
+    by :func:`read_ahead` and ``fn`` run on a second pool of ``workers`` threads (default
+    the package's :func:`thread_count`), so that reading overlaps computing even with one
+    thread each and computing is parallel with more. Memory: about ``2 * workers + 1``
+    blocks and ``workers`` results."""
+    from ._threads import thread_count
+
+    workers = workers or thread_count()
+    pending: deque = deque()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        try:
+            for span, block in read_ahead(source, spans, workers):
+                pending.append((span, pool.submit(fn, block)))
+                del block
+                if len(pending) > workers:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
+                done, future = pending.popleft()
+                yield done, future.result()
+        finally:
+            for _, future in pending:
+                future.cancel()
+

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from .._in_order import read_ahead
+from .._in_order import map_ahead
 from ._summary import ProgressCallback
 
 
@@ -48,8 +48,9 @@ def binned_highpass(photons: Any, frames_per_chunk: int, bin_frames: int,
                     client: Any = None) -> np.ndarray:
     """The movie binned in time and high-passed in space and time, float32 (bins, y, x).
 
-    With a dask.distributed ``client``, the cluster's workers read, bin and high-pass the
-    blocks (whole bins each, so the result is the same); the temporal filter runs here.
+    The package's threads read the blocks and, on a second pool, bin and high-pass them
+    (whole bins each, so the result does not depend on the blocks or the threads); with a dask.distributed
+    ``client``, the cluster's workers do. The temporal filter runs here.
     """
     n_frames = len(photons)
     height, width = photons.shape[-2:]
@@ -67,11 +68,9 @@ def binned_highpass(photons: Any, frames_per_chunk: int, bin_frames: int,
                                         progress=progress, client=client))
     else:
         out = np.empty((n_bins, height, width), np.float32)
-        done = 0
-        for (t0, _), block in read_ahead(photons, spans):
-            part = _highpassed_bins(block, k, highpass_sigma)
-            out[done: done + len(part)] = part
-            done += len(part)
+        for (t0, _), part in map_ahead(photons, spans,
+                                       lambda block: _highpassed_bins(block, k, highpass_sigma)):
+            out[t0 // k: t0 // k + len(part)] = part
             if progress is not None:
                 progress(min(t0 + step, n_frames), n_frames)
     if temporal_window and temporal_window < n_bins:
@@ -170,14 +169,14 @@ def sparse_rois(movie: np.ndarray, *, radius: float = 6.0, fraction: float = 0.3
         mask: its fall-off outside the mask tells a sharp soma from a blurred one), peak
         1 inside the mask, zero outside the seed's window.
     """
-    n_bins, height, width = movie.shape
+    height, width = movie.shape[1:]
     noise = _noise_sd(movie)
     sigma = max(0.5, radius / 2)
     scorer = _Scorer(movie, noise, sigma, z_threshold)
     if border > 0:
         scorer.score[:border], scorer.score[-border:] = 0, 0
         scorer.score[:, :border], scorer.score[:, -border:] = 0, 0
-    reach = int(math.ceil(2.5 * radius))
+    reach = math.ceil(2.5 * radius)
     masks, seeds, scores, footprints = [], [], [], []
     for _ in range(max_rois):
         at = np.unravel_index(int(np.argmax(scorer.score)), scorer.score.shape)
