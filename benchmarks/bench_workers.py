@@ -6,17 +6,24 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/bench_workers.py                 # 1 and all-cores workers
     .venv/bin/python benchmarks/bench_workers.py --workers 1 2 4 --recordings 16
+    # issue 15's two 16-core targets, each against its baseline in the same run:
+    .venv/bin/python benchmarks/bench_workers.py --workers 1 16 --threads 1 \
+        --recordings 32 --frames 500 --size 256     # 16 workers against one
+    .venv/bin/python benchmarks/bench_workers.py --workers 1 --threads 1 16 \
+        --recordings 32 --frames 500 --size 256     # one worker, 16 threads against one
 
 A fresh home with its embedded PostgreSQL server; for each worker count N a schema of its
 own holds the same ``--recordings`` synthetic recordings (imported untimed). Then N
 ``napari-photon worker`` processes (``--threads cores/N`` each, so N workers share the
-cores instead of each starting a pool per core; ``--threads K``: K each, whatever N) make
+cores instead of each starting a pool per core; ``--threads K [K ...]``: K each, whatever
+N, every N with every K) make
 ``MotionCorrected``, ``ROI`` and ``Trace`` of every recording, keys reserved in
 DataJoint's jobs table. Timed: from launching the workers until the last key's line
 (read from the workers' output as it comes, then checked against the tables).
 
-Printed per N: wall time, rows made per second (a Trace row per ROI), speed-up against one worker measured in the
-same run (the baseline) and efficiency (speed-up / N); and "launch to first make": from
+Printed per run: wall time, rows made per second (a Trace row per ROI), speed-up against
+the first run (the baseline, normally one worker) and efficiency (speed-up over the
+resources added: N / N0 workers, or N x K / (N0 x K0) cores with ``--threads``); and "launch to first make": from
 a worker's launch to the start of its first make (its first key line's arrival minus that
 key's own seconds): imports, connecting, reserving; and "cores busy": the machine's busy
 CPU time over the wall time (every process: the workers, the database server, this one),
@@ -158,9 +165,10 @@ def main() -> int:
     ap.add_argument("--recordings", type=int, default=8)
     ap.add_argument("--frames", type=int, default=1000)
     ap.add_argument("--size", type=int, default=192)
-    ap.add_argument("--threads", type=int, default=None,
-                    help="threads of every worker (default: cores / N, so N workers "
-                         "share the cores); 1 measures how workers alone scale")
+    ap.add_argument("--threads", type=int, nargs="+", default=None,
+                    help="threads of every worker, one run per count (default: cores / N, "
+                         "so N workers share the cores); 1 measures how workers alone "
+                         "scale, 1 16 with one worker how one worker scales")
     args = ap.parse_args()
     warnings.filterwarnings("ignore", message="No datajoint.json found")
     home = Path(tempfile.mkdtemp(prefix="napari-photon-bench-workers-"))
@@ -173,29 +181,31 @@ def main() -> int:
     header(f"workers on one machine: {machine()}")
     print(f"{args.recordings} recordings of {args.frames} x {args.size} x {args.size}; "
           f"tables {', '.join(TABLES)}; {load()}", flush=True)
-    rows, baseline = [], None
+    runs = [(n, k or max(1, cores // n)) for n in args.workers for k in args.threads or [None]]
+    rows, first = [], None
     try:
-        for n in args.workers:
-            schema = f"bench_workers_{n}"
+        for n, threads in runs:
+            schema = f"bench_workers_{n}_{threads}"
             chosen = pipeline.activate(schema)
             keys = _prepare(chosen, args.recordings, args.frames, args.size)
-            threads = args.threads or max(1, cores // n)
             wall, firsts, cores_busy = _run(schema, chosen, keys, n, threads)
             n_keys = sum(len(chosen.table(t) & keys) for t in TABLES)
-            baseline = baseline or (wall if n == 1 else None)
-            speedup = baseline / wall if baseline else float("nan")
+            first = first or (wall, n, threads)
+            speedup = first[0] / wall
+            added = n * threads / (first[1] * first[2]) if args.threads else n / first[1]
             rows.append([n, threads, f"{wall:.1f} s", f"{n_keys / wall:.2f}",
-                         f"{speedup:.2f}x", f"{speedup / n:.0%}",
+                         f"{speedup:.2f}x", f"{speedup / added:.0%}",
                          f"{statistics.median(firsts):.2f} s" if firsts else "-",
                          f"{cores_busy:.2f}" if cores_busy is not None else "-"])
-            print(f"  {n} worker(s): {wall:.1f} s", flush=True)
+            print(f"  {n} worker(s) of {threads} thread(s): {wall:.1f} s", flush=True)
     finally:
         db.EmbeddedPostgres(home).stop()
         shutil.rmtree(home, ignore_errors=True)
     print()
     print(table(rows, ["workers", "threads each", "wall", "rows/s", "speed-up",
                        "efficiency", "launch to first make", "cores busy"]))
-    print("speed-up: against 1 worker in this run (baseline); a timing, not a test")
+    print(f"speed-up: against the first run ({runs[0][0]} worker(s) of {runs[0][1]} "
+          "thread(s)) in this invocation; a timing, not a test")
     return 0
 
 
