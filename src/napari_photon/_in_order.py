@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
@@ -13,7 +13,7 @@ import numpy as np
 __all__ = ["in_order", "map_ahead", "read_ahead"]
 
 
-def in_order(pool: Executor, fn: Callable[[Any], Any], items: list, ahead: int
+def in_order(pool: Executor, fn: Callable[[Any], Any], items: Iterable, ahead: int
              ) -> Iterator[tuple[Any, Any]]:
     """``(item, fn(item))`` in the order of ``items``, with up to ``ahead`` calls running
     on ``pool`` (memory stays bounded by ``ahead`` results). Calls not started yet are
@@ -62,19 +62,7 @@ def map_ahead(source: Any, spans: list[tuple[int, int]], fn: Callable[[np.ndarra
     from ._threads import thread_count
 
     workers = workers or thread_count()
-    pending: deque = deque()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        try:
-            for span, block in read_ahead(source, spans, workers):
-                pending.append((span, pool.submit(fn, block)))
-                del block
-                if len(pending) > workers:
-                    done, future = pending.popleft()
-                    yield done, future.result()
-            while pending:
-                done, future = pending.popleft()
-                yield done, future.result()
-        finally:
-            for _, future in pending:
-                future.cancel()
-
+        blocks = read_ahead(source, spans, workers)
+        for (span, _), result in in_order(pool, lambda item: fn(item[1]), blocks, workers):
+            yield span, result

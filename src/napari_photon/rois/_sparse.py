@@ -49,8 +49,8 @@ def binned_highpass(photons: Any, frames_per_chunk: int, bin_frames: int,
     """The movie binned in time and high-passed in space and time, float32 (bins, y, x).
 
     The package's threads read the blocks and, on a second pool, bin and high-pass them
-    (whole bins each, so the result does not depend on the blocks or the threads); with a dask.distributed
-    ``client``, the cluster's workers do. The temporal filter runs here.
+    (whole bins each, so the result does not depend on the blocks or the threads); with a
+    dask.distributed ``client``, the cluster's workers do. The temporal filter runs here.
     """
     n_frames = len(photons)
     height, width = photons.shape[-2:]
